@@ -1,0 +1,76 @@
+"""`manage.py listening_clock [--once] [--interval 60]`: the listening clock.
+
+Every interval it enqueues the periodic jobs (send what is due, queue reminders, expire links);
+the job worker runs them. A job still waiting from the last tick is not enqueued again, so a
+stopped worker does not come back to a pile of identical jobs. SIGINT or SIGTERM stops it between
+ticks.
+"""
+
+import signal
+import threading
+from argparse import ArgumentParser
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django_tasks.base import TaskResultStatus
+
+from sonda.listening.tasks import PERIODIC
+
+
+def _waiting(task_path: str) -> bool:
+    """Whether the database job queue already holds this job, not yet started."""
+    if settings.TASKS["default"]["BACKEND"] != "django_tasks_db.DatabaseBackend":
+        return False
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(task_path=task_path, status=TaskResultStatus.READY).exists()
+
+
+def tick() -> list[str]:
+    """Enqueue each periodic job unless it is already waiting; answers the ones enqueued."""
+    enqueued = []
+    for job in PERIODIC:
+        if not _waiting(job.module_path):
+            job.enqueue()
+            enqueued.append(job.name)
+    return enqueued
+
+
+class Command(BaseCommand):
+    help = "Enqueue listening's periodic jobs (delivery, reminders, expiry) every interval."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--once", action="store_true", help="one tick, then exit")
+        parser.add_argument(
+            "--interval", type=float, default=60.0, help="seconds between ticks (60)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        interval = options["interval"]
+        self.verbosity = int(options["verbosity"])
+        if interval <= 0:
+            raise CommandError("--interval must be more than 0 seconds")
+        if options["once"]:
+            self._report(tick())
+            return
+        stop = threading.Event()
+
+        def on_stop(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        previous = {
+            signum: signal.signal(signum, on_stop) for signum in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            while not stop.is_set():
+                self._report(tick())
+                stop.wait(interval)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _report(self, enqueued: list[str]) -> None:
+        if self.verbosity >= 2:
+            self.stdout.write(f"Enqueued: {', '.join(enqueued) or 'nothing'}")

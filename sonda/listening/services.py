@@ -1,0 +1,91 @@
+"""Writes for invitations. Trigger rules, contact policy and delivery build on these."""
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from sonda.accounts.models import Organisation
+from sonda.core.errors import ValidationFailed
+from sonda.listening.models import Invitation, InvitationStatus
+from sonda.surveys.models import Survey, VersionStatus
+
+DEFAULT_VALIDITY = timedelta(days=14)
+
+
+def invitation_token() -> str:
+    """256 bits from the OS's random source, URL-safe (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def invitation_create(
+    *,
+    organisation: Organisation,
+    survey: Survey,
+    customer_id: int | None = None,
+    language: str = "",
+    unit_id: int | None = None,
+    employee_id: int | None = None,
+    touchpoint: str = "",
+    channel: str = "",
+    journey: str = "",
+    stage: str = "",
+    external_ref: str = "",
+    valid_for: timedelta = DEFAULT_VALIDITY,
+    now: datetime | None = None,
+) -> Invitation:
+    """A personal survey link carrying the interaction's context; expires after `valid_for`."""
+    if survey.organisation_id != organisation.pk:
+        raise ValidationFailed.on("survey_id", "no such survey")
+    if not survey.versions.filter(status=VersionStatus.PUBLISHED).exists():
+        raise ValidationFailed.on("survey_id", "the survey has no published version")
+    if language and language not in survey.languages:
+        raise ValidationFailed.on("language", "must be one of the survey's languages")
+    created = now or timezone.now()
+    return Invitation.objects.create(
+        organisation=organisation,
+        survey=survey,
+        token=invitation_token(),
+        customer_id=customer_id,
+        language=language,
+        unit_id=unit_id,
+        employee_id=employee_id,
+        touchpoint=touchpoint,
+        channel=channel,
+        journey=journey,
+        stage=stage,
+        external_ref=external_ref,
+        expires_at=created + valid_for,
+    )
+
+
+def invitation_mark(
+    *, invitation_id: int, status: InvitationStatus, now: datetime | None = None
+) -> None:
+    """Move an invitation forward (opened, started, completed); never backwards."""
+    order = [
+        InvitationStatus.CREATED,
+        InvitationStatus.SENT,
+        InvitationStatus.DELIVERED,
+        InvitationStatus.OPENED,
+        InvitationStatus.STARTED,
+        InvitationStatus.COMPLETED,
+    ]
+    at = now or timezone.now()
+    stamp = {
+        InvitationStatus.OPENED: "opened_at",
+        InvitationStatus.STARTED: "started_at",
+        InvitationStatus.COMPLETED: "completed_at",
+    }.get(status)
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
+        current = InvitationStatus(invitation.status)
+        if current in order and order.index(current) >= order.index(status):
+            return
+        invitation.status = status
+        fields = ["status", "updated_at"]
+        if stamp and getattr(invitation, stamp) is None:
+            setattr(invitation, stamp, at)
+            fields.append(stamp)
+        invitation.save(update_fields=fields)

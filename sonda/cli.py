@@ -66,10 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     importing = commands.add_parser(
         "import",
         help="import units, people, customers or survey responses from a CSV file "
-        "(every row or none)",
+        "(every row or none), or interaction events from CSV, NDJSON or Parquet",
     )
-    importing.add_argument("kind", choices=["units", "people", "customers", "responses"])
-    importing.add_argument("file", help="the CSV file (UTF-8, header row); - reads stdin")
+    importing.add_argument("kind", choices=["units", "people", "customers", "responses", "events"])
+    importing.add_argument("file", help="the file (CSV: UTF-8, header row); - reads stdin")
     importing.add_argument("--organisation", required=True, metavar="SLUG")
     importing.add_argument(
         "--user", metavar="EMAIL", help="member to act as (default: the first admin)"
@@ -89,6 +89,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="responses: import the valid rows and report the invalid ones",
     )
     importing.add_argument("--dry-run", action="store_true", help="check and count only")
+    importing.add_argument(
+        "--format",
+        dest="file_format",
+        choices=["csv", "ndjson", "parquet"],
+        help="events: the file's format (default: from its extension)",
+    )
+
+    rules = commands.add_parser("rules", help="trigger rules: a dry run over past events")
+    rule_actions = rules.add_subparsers(dest="action", required=True, metavar="ACTION")
+    simulate = rule_actions.add_parser(
+        "simulate",
+        help="what the active rules (and those named with --rule) would have sent over a "
+        "period: invitations per day and unit, skips by reason, expected responses, margins",
+    )
+    simulate.add_argument("--organisation", required=True, metavar="SLUG")
+    simulate.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD")
+    simulate.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD")
+    simulate.add_argument(
+        "--rule", type=int, action="append", default=[], metavar="ID", help="also this rule"
+    )
+    simulate.add_argument("--margin", metavar="POINTS", help="NPS margin to aim for (5)")
+    simulate.add_argument("--user", metavar="EMAIL", help="member to act as")
+    simulate.add_argument("--json", action="store_true", help="print the result as JSON")
 
     exporting = commands.add_parser(
         "export",
@@ -148,8 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _setup(embedded=False)
         if options.command == "demo":
             call_command("demo", *extra)
+        elif options.command == "import" and options.kind == "events":
+            call_command("import_events", *_events_arguments(options))
         elif options.command == "import":
             call_command("import_csv", *_import_arguments(options))
+        elif options.command == "rules":
+            call_command("rules_simulate", *_simulate_arguments(options))
         elif options.command == "export":
             call_command("export", *_export_arguments(options))
         elif options.command == "token":
@@ -170,6 +197,8 @@ def _error(error: Exception) -> None:
 
 
 def _import_arguments(options: argparse.Namespace) -> list[str]:
+    if options.file_format:
+        raise CommandError("--format: applies to events only (other imports read CSV)")
     arguments = [options.kind, options.file, "--organisation", options.organisation]
     if options.user:
         arguments += ["--user", options.user]
@@ -183,6 +212,38 @@ def _import_arguments(options: argparse.Namespace) -> list[str]:
         arguments.append("--skip-invalid")
     if options.dry_run:
         arguments.append("--dry-run")
+    return arguments
+
+
+def _events_arguments(options: argparse.Namespace) -> list[str]:
+    for option, value in (
+        ("--survey", options.survey),
+        ("--mapping", options.mapping),
+        ("--region", options.region),
+        ("--skip-invalid", options.skip_invalid or None),
+        ("--dry-run", options.dry_run or None),
+    ):
+        if value is not None:
+            raise CommandError(f"{option}: does not apply to events")
+    arguments = [options.file, "--organisation", options.organisation]
+    if options.user:
+        arguments += ["--user", options.user]
+    if options.file_format:
+        arguments += ["--format", options.file_format]
+    return arguments
+
+
+def _simulate_arguments(options: argparse.Namespace) -> list[str]:
+    arguments = ["--organisation", options.organisation]
+    arguments += ["--from", options.date_from, "--to", options.date_to]
+    for rule_id in options.rule:
+        arguments += ["--rule", str(rule_id)]
+    if options.margin is not None:
+        arguments += ["--margin", options.margin]
+    if options.user:
+        arguments += ["--user", options.user]
+    if options.json:
+        arguments.append("--json")
     return arguments
 
 

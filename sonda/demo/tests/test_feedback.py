@@ -22,7 +22,7 @@ from sonda.demo.generator import DEMO_ORGANISATION_SLUG, SCALES, demo_generate
 from sonda.demo.questionnaires import branch_questions
 from sonda.demo.tests.measures import local
 from sonda.demo.verbatims import BANKS, phrase_count, verbatim
-from sonda.listening.models import Invitation
+from sonda.listening.models import Event, Invitation
 from sonda.surveys.definition import AnswerValue, QuestionSpec, is_shown, parse_answer
 from sonda.surveys.models import (
     Answer,
@@ -271,6 +271,8 @@ def test_a_second_demo_run_adds_no_responses():
     token = Invitation.objects.filter(status="sent").order_by("pk").first()
     assert token is not None
     assert f"Try a survey: http://127.0.0.1:8000/s/{token.token}/\n" in output
+    events = Event.objects.filter(organisation__slug=DEMO_ORGANISATION_SLUG).count()
+    assert f"Listening of carpathia-bank: {events:,} events, 3 trigger rules, " in output
 
 
 def test_comments_are_built_from_a_few_hundred_phrases_that_match_the_reasons():

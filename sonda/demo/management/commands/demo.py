@@ -61,6 +61,15 @@ class Command(BaseCommand):
                 )
                 port = os.environ.get("SONDA_PORT", "").strip() or "8000"
                 self.stdout.write(f"Try a survey: http://127.0.0.1:{port}/s/{feedback.try_token}/")
+            listening = result.listening
+            if listening is not None:
+                skipped = sum(listening.skipped.values())
+                self.stdout.write(
+                    f"Listening of {DEMO_ORGANISATION_SLUG}: {listening.events:,} events, "
+                    f"{listening.trigger_rules} trigger rules, {listening.contact_rules} contact "
+                    f"rules, {listening.invitations:,} invitations ({listening.answered:,} "
+                    f"answered, {skipped:,} skipped), {listening.messages:,} messages."
+                )
             self.stdout.write(
                 f"Demo data ({scale_name} scale, seed {seed}) took "
                 f"{time.monotonic() - started:.1f} s."

@@ -481,11 +481,11 @@ def load_quotas(
         Invitation.objects.filter(
             organisation_id=organisation_id,
             rule_id__in=rule_ids,
-            event__occurred_at__gte=local_day_start(min(days), zone),
-            event__occurred_at__lt=local_day_start(max(days) + timedelta(days=1), zone),
+            event_occurred_at__gte=local_day_start(min(days), zone),
+            event_occurred_at__lt=local_day_start(max(days) + timedelta(days=1), zone),
         )
         .exclude(status=InvitationStatus.SKIPPED)
-        .annotate(day=TruncDate("event__occurred_at", tzinfo=zone))
+        .annotate(day=TruncDate("event_occurred_at", tzinfo=zone))
         .values("rule_id", "unit_id", "day")
         .annotate(n=Count("id"))
     )
@@ -591,6 +591,7 @@ def _write(
                 journey=event.journey,
                 stage=event.stage,
                 event_id=event.id,
+                event_occurred_at=event.occurred_at,
                 rule_id=rule.id,
                 delivery=verdict.delivery,
                 send_at=send_at,

@@ -68,6 +68,9 @@ class Invitation(TenantModel):
         blank=True,
         related_name="invitations",
     )
+    # When the event happened, copied so that a rule's daily quota is counted from an index on
+    # (rule, day) instead of joining every invitation the rule ever made to its event.
+    event_occurred_at = models.DateTimeField(null=True, blank=True)
     # The delivery channel chosen from the rule's order ("email", "sms", "link"), and when to send.
     delivery = models.CharField(max_length=8, blank=True)
     send_at = models.DateTimeField(null=True, blank=True)
@@ -111,6 +114,7 @@ class Invitation(TenantModel):
             # The contact policy's look-up: a customer's invitations, newest first.
             models.Index(fields=["customer", "-created_at"], name="invitation_customer"),
             models.Index(fields=["status", "send_at"], name="invitation_due"),
+            models.Index(fields=["rule", "event_occurred_at"], name="invitation_rule_day"),
         ]
 
     def __str__(self) -> str:

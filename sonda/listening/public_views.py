@@ -4,7 +4,7 @@ Both are exempt from CSRF because their callers cannot carry a CSRF token: a mai
 one-click unsubscribe POSTs to the List-Unsubscribe address with nothing but
 `List-Unsubscribe=One-Click`, and an SMS provider posts receipts server to server. What proves
 them instead is a signature: the unsubscribe token is signed by this site, the receipts carry an
-HMAC of their body made with the shared webhook secret.
+HMAC of "<timestamp>.<body>" made with the shared webhook secret.
 """
 
 import hashlib
@@ -99,7 +99,10 @@ def _signed(request: HttpRequest, secret: str) -> HttpResponse | None:
     if abs(time.time() - stamp) > RECEIPT_MAX_AGE_SECONDS:
         return _receipt_problem(401, "Unauthorized", "the receipt is older than five minutes")
     given = request.headers.get("X-Sonda-Signature", "")
-    expected = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+    # The timestamp is signed with the body, so a captured receipt cannot be replayed later
+    # under a fresh timestamp.
+    signed = str(stamp).encode() + b"." + request.body
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     if not (
         given.startswith(SIGNATURE_PREFIX)
         and hmac.compare_digest(given[len(SIGNATURE_PREFIX) :], expected)

@@ -46,7 +46,8 @@ def post(
     signature: str | None = None,
 ) -> Any:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    digest = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    at = str(int(time.time() if stamp is None else stamp))
+    digest = hmac.new(secret.encode(), at.encode() + b"." + raw, hashlib.sha256).hexdigest()
     # A provider posts server to server: no cookies, no CSRF token.
     return Client(enforce_csrf_checks=True).post(
         URL,
@@ -54,7 +55,7 @@ def post(
         content_type="application/json",
         headers={
             "X-Sonda-Signature": signature or f"sha256={digest}",
-            "X-Sonda-Timestamp": str(int(time.time() if stamp is None else stamp)),
+            "X-Sonda-Timestamp": at,
         },
     )
 
@@ -150,7 +151,8 @@ def test_a_receipt_with_a_bad_signature_is_refused_with_a_problem(world, tamper)
 
 def test_a_body_changed_after_signing_is_refused(world):
     sent_sms(world)
-    signed = json.dumps({"provider_message_id": "prov-1", "status": "delivered"}).encode()
+    body = json.dumps({"provider_message_id": "prov-1", "status": "delivered"}).encode()
+    signed = str(int(time.time())).encode() + b"." + body
     digest = hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
 
     answer = post(
@@ -158,6 +160,18 @@ def test_a_body_changed_after_signing_is_refused(world):
     )
 
     assert answer.status_code == 401
+
+
+def test_a_captured_receipt_replayed_under_a_new_timestamp_is_refused(world):
+    message = sent_sms(world)
+    body = json.dumps({"provider_message_id": "prov-1", "status": "failed"}).encode()
+    then = int(time.time()) - 3600
+    digest = hmac.new(SECRET.encode(), f"{then}.".encode() + body, hashlib.sha256).hexdigest()
+
+    answer = post(body, signature=f"sha256={digest}")
+
+    assert answer.status_code == 401
+    assert fresh(message).status == MessageStatus.SENT
 
 
 @pytest.mark.parametrize("age", [-301, 301, 3600])

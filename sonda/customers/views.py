@@ -13,10 +13,12 @@ from sonda.core.errors import Conflict, NotFound, ValidationFailed
 from sonda.customers.models import Customer
 from sonda.customers.selectors import customer_get, customer_list, customer_merges
 from sonda.customers.services import customer_merge
+from sonda.listening.decisions import customer_decisions
 from sonda.surveys.response_selectors import ResponseFilters, response_list_with_score
 from sonda.web.pages import add_service_error, paginate, scoped_page
 
 LATEST_RESPONSES = 20
+LATEST_EVENTS = 10
 
 
 @scoped_page
@@ -55,6 +57,9 @@ def customer_detail(request: HttpRequest, scope: Scope, customer_id: int) -> Htt
             "privacy": _privacy_links(scope, customer),
             "responses": responses[:LATEST_RESPONSES],
             "latest_responses": LATEST_RESPONSES,
+            # "Why was / wasn't this customer invited?": each recent event's decisions in words.
+            "events": customer_decisions(scope=scope, customer_id=customer.pk, limit=LATEST_EVENTS),
+            "latest_events": LATEST_EVENTS,
         },
     )
 

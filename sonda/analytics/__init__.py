@@ -1,0 +1,1 @@
+"""Analytics: the statistics of scores and differences, and (to come) the scoped Ibis queries."""

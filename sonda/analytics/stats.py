@@ -123,7 +123,7 @@ def nps_from_counts(
     total = promoters + passives + detractors
     p_share, d_share = promoters / total, detractors / total
     shares = {"promoters": p_share, "passives": passives / total, "detractors": d_share}
-    value = 100 * (promoters - detractors) / total
+    value = 100 * ((promoters - detractors) / total)  # in this order it never leaves ±100
     variance = max(0.0, p_share + d_share - (p_share - d_share) ** 2)
     adjusted_base = base + NPS_ADDED_ANSWERS
     p = (p_share * base + NPS_ADDED_PER_EXTREME) / adjusted_base

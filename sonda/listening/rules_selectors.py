@@ -6,6 +6,7 @@ rules (404); another organisation's rules are not found either.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
@@ -73,15 +74,16 @@ class DecisionCount:
         return str(SkipReason(self.reason).label) if self.reason else ""
 
 
-def trigger_rule_decision_counts(*, scope: Scope, rule: TriggerRule) -> list[DecisionCount]:
-    """How the rule's decisions came out: invited, and skipped by reason (most frequent first)."""
+def trigger_rule_decision_counts(
+    *, scope: Scope, rule: TriggerRule, since: datetime | None = None
+) -> list[DecisionCount]:
+    """How the rule's decisions (since a moment) came out: invited first, then skipped by
+    reason, most frequent first."""
     scope.require(READ_CONFIGURATION, "read trigger rules")
-    rows = (
-        InvitationDecision.objects.filter(organisation=scope.organisation, rule=rule)
-        .order_by()
-        .values("outcome", "reason")
-        .annotate(n=Count("pk"))
-    )
+    decisions = InvitationDecision.objects.filter(organisation=scope.organisation, rule=rule)
+    if since is not None:
+        decisions = decisions.filter(created_at__gte=since)
+    rows = decisions.order_by().values("outcome", "reason").annotate(n=Count("pk"))
     counts = [DecisionCount(row["outcome"], row["reason"], row["n"]) for row in rows]
     return sorted(counts, key=lambda c: (c.outcome != DecisionOutcome.INVITED, -c.count, c.reason))
 

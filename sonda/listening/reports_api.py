@@ -89,7 +89,7 @@ def sample_size(request: HttpRequest, query: Query[SampleSizeQuery]) -> dict[str
         "Managers see their unit subtree."
     ),
 )
-def rates(request: HttpRequest, query: Query[RatesQuery]) -> dict[str, Any]:
+def response_rate_list(request: HttpRequest, query: Query[RatesQuery]) -> dict[str, Any]:
     return response_rates(
         scope=scope_of(request),
         by=query.by,

@@ -7,6 +7,8 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sonda.listening.ingest import events_ingest
@@ -261,3 +263,54 @@ def test_the_non_responders_page_and_its_csv(world, client, survey):
     # A leading "=" is quoted so that a spreadsheet does not run it as a formula.
     assert rows[1][:4] == [str(account.pk), "'=Acme Ltd", "gold", "3"]
     assert len(rows) == 2
+
+
+# Query counts: a longer list costs no more queries ----------------------------------------------
+
+
+def queries_for(client, url: str, params=None) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, params or {})
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_the_events_and_invitations_lists_cost_the_same_queries_for_more_rows(
+    world, client, survey
+):
+    customer = make_customer(world.org)
+    client.force_login(world.analyst)
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            EventFactory(
+                organisation=world.org,
+                customer=customer,
+                occurred_at=JANUARY_5,
+                unit=world.north_branch,
+            )
+            invite(
+                survey, sent=JANUARY_5, customer=make_customer(world.org), unit=world.north_branch
+            )
+
+    add(1)
+    few = [
+        queries_for(client, reverse("listening_reports:events")),
+        queries_for(client, reverse("listening_reports:invitations")),
+        queries_for(
+            client,
+            reverse("listening_reports:non_responders"),
+            {"min_invitations": 1, "date_from": "2026-01-01", "date_to": "2026-01-31"},
+        ),
+    ]
+    add(6)
+    many = [
+        queries_for(client, reverse("listening_reports:events")),
+        queries_for(client, reverse("listening_reports:invitations")),
+        queries_for(
+            client,
+            reverse("listening_reports:non_responders"),
+            {"min_invitations": 1, "date_from": "2026-01-01", "date_to": "2026-01-31"},
+        ),
+    ]
+    assert many == few

@@ -2,6 +2,8 @@
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from sonda.api.testing import CALLERS, Api, problem_fields
 from sonda.listening import rules
@@ -289,3 +291,27 @@ def test_rules_are_listed_in_the_order_they_are_tried(api, world, survey, rule):
     )
     response = api.as_("analyst").get("/trigger-rules")
     assert [item["id"] for item in response.json()["items"]] == [first.pk, rule.pk]
+
+
+def test_the_list_costs_the_same_queries_whatever_the_number_of_rules(api, world, survey):
+    caller = api.as_("analyst")
+    caller.get("/trigger-rules")  # the token's first use is recorded once
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert caller.get("/trigger-rules").status_code == 200
+        return len(captured)
+
+    rules.trigger_rule_create(scope=world.scope(world.analyst), name="One", survey_id=survey.pk)
+    one = queries()
+    for n in range(5):
+        other = make_published_survey(
+            world.scope(world.analyst), program=survey.program, name=f"Survey {n}"
+        )
+        rules.trigger_rule_create(
+            scope=world.scope(world.analyst),
+            name=f"Rule {n}",
+            survey_id=other.pk,
+            unit_id=world.north.pk,
+        )
+    assert queries() == one

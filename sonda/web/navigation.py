@@ -40,6 +40,9 @@ AREAS = (
     _Area(_("Customers"), "customers:list", lambda scope: scope.can_read_customers),
     _Area(_("Surveys"), "surveys:list", lambda scope: scope.sees_whole_organisation),
     _Area(_("Responses"), "responses:list", lambda scope: True),
+    _Area(_("Listening"), "listening:index", lambda scope: scope.sees_whole_organisation),
+    # Managers see the response rates and invitations of their subtree, not the configuration.
+    _Area(_("Response rates"), "listening_reports:rates", lambda scope: scope.role == Role.MANAGER),
     _Area(_("Imports"), "imports:list", lambda scope: scope.can_configure),
     _Area(_("Members"), "accounts:members", lambda scope: scope.is_admin),
     _Area(_("API tokens"), "accounts:tokens", lambda scope: True),
@@ -48,7 +51,6 @@ AREAS = (
 )
 
 COMING_SOON = (
-    _("Listening"),
     _("Dashboards"),
     _("Cases"),
     _("Pain map"),

@@ -31,6 +31,15 @@ LISTS = [
     "/api/v1/tokens",
     "/api/v1/members",
     "/api/v1/audit-events",
+    "/api/v1/programs",
+    "/api/v1/surveys",
+    "/api/v1/surveys/{survey_id}/versions",
+    "/api/v1/surveys/{survey_id}/open-links",
+    "/api/v1/responses",
+    "/api/v1/events",
+    "/api/v1/trigger-rules",
+    "/api/v1/contact-rules",
+    "/api/v1/listening/non-responders",
 ]
 
 

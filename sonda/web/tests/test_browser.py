@@ -131,6 +131,7 @@ def test_a_user_switches_the_language_of_their_pages(world, page, live_server):
         "Jednostki",
         "Pracownicy",
         "Odpowiedzi",
+        "Wskaźniki odpowiedzi",
         "Tokeny API",
     ]
     page.select_option("#id_language", "ro")

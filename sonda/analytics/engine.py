@@ -1,0 +1,251 @@
+"""Where analytics queries run: the operational database, DuckDB over Parquet, or Spark.
+
+Every engine offers the same relation, the answers table with the columns in `ANSWER_SCHEMA`,
+so that one Ibis expression runs unchanged on each and gives the same numbers (the parity test).
+The relation is private: the only way to query it is through `sonda.analytics.scope`, which
+applies the caller's access scope first.
+
+- `operational_engine()` queries Django's own database connection (SQLite or PostgreSQL, as
+  `DATABASES` configures it). Sharing the connection, rather than opening a second one from the
+  same settings, means the figures see the request's own transaction (and the test database,
+  which on SQLite is in memory and visible to no other connection).
+- `duckdb_engine(path, organisation_id=…)` reads a Parquet file written by
+  `sonda export answers --format parquet` (sonda.surveys.exports) into DuckDB's memory.
+- `pyspark_engine(path, organisation_id=…, session=…)` reads the same file with Spark (local mode
+  by default).
+
+A Parquet export holds one organisation's rows but neither the organisation nor the units'
+paths, so the caller names the organisation it was exported from and the paths are joined from
+the organisation's current units. Nothing is downloaded or `INSTALL`ed at run time.
+"""
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+from django.db import connection
+from ibis.backends.sqlite import Backend as SQLiteBackend
+
+from sonda.surveys.models import Answer
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
+
+# The columns analytics reads, named as the operational table names them. Timestamps are UTC.
+ANSWER_SCHEMA = ibis.schema(
+    {
+        "id": "int64",
+        "organisation_id": "int64",
+        "response_id": "int64",
+        "question_key": "string",
+        "kind": "string",
+        "value_number": "float64",
+        "value_choice": "string",
+        "answered_at": "timestamp",
+        "is_complete": "boolean",
+        "survey_id": "int64",
+        "program_id": "int64",
+        "unit_id": "int64",
+        "unit_path": "string",
+        "employee_id": "int64",
+        "customer_id": "int64",
+        "touchpoint": "string",
+        "channel": "string",
+        "journey": "string",
+        "stage": "string",
+        "language": "string",
+    }
+)
+
+# Export column → analytics column, where the export names it differently.
+_EXPORT_RENAMES = {"value_number": "number", "value_choice": "choice"}
+_UNITS_SCHEMA = ibis.schema({"unit_id": "int64", "unit_path": "string"})
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A backend and the answers relation it reads. `name` is the backend's: sqlite, postgres,
+    duckdb or pyspark."""
+
+    name: str
+    backend: "BaseBackend"
+    _answers: Callable[[], ir.Table] = field(repr=False)
+    _fetch: Callable[["Engine", ir.Table], list[dict[str, Any]]] = field(repr=False)
+    # An export's single organisation; None where the relation holds every organisation.
+    exported_organisation_id: int | None = None
+
+    def run(self, expr: ir.Table) -> list[dict[str, Any]]:
+        """Execute a (scoped) table expression; its rows as dicts of plain Python values."""
+        return self._fetch(self, expr)
+
+    def compile(self, expr: ir.Table) -> str:
+        """The SQL this engine runs for `expr` (to read, and to check in tests)."""
+        return str(self.backend.compile(expr))
+
+
+def answers_relation(engine: Engine) -> ir.Table:
+    """The unscoped answers relation of an engine. Only `sonda.analytics.scope` may call this:
+    every other reader goes through a ScopedAnswers."""
+    return engine._answers()
+
+
+# --- The operational database -------------------------------------------------------------------
+
+
+def _fetch_with_django(engine: Engine, expr: ir.Table) -> list[dict[str, Any]]:
+    # Through Django's cursor rather than Ibis's own execution: the query joins the request's
+    # transaction and Django's query log (so tests can bound query counts), and the rows skip a
+    # pandas round trip.
+    sql = engine.compile(expr)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+class _SharedSQLiteBackend(SQLiteBackend):
+    """Ibis's SQLite backend on Django's connection, leaving its transaction to Django.
+
+    Ibis commits (or rolls back) its own metadata reads, e.g. `backend.table(name)`; on a shared
+    connection that would end the request's transaction (and a test's, leaking its rows).
+    """
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[sqlite3.Cursor]:
+        cursor = self.con.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+
+def operational_engine() -> Engine:
+    """The engine over Django's default database connection (SQLite or PostgreSQL)."""
+    connection.ensure_connection()
+    raw = connection.connection
+    # Declared, not read from the database: the schema is the same on every engine, and looking
+    # it up would make Ibis commit on the shared connection.
+    table = ibis.table(ANSWER_SCHEMA, name=Answer._meta.db_table)
+    if connection.vendor == "sqlite":
+        backend: BaseBackend = _SharedSQLiteBackend.from_connection(raw)
+        # Ibis makes LIKE case-sensitive on the connection it is given; Django's lookups on the
+        # same connection (icontains…) rely on SQLite's default, so put it back. Analytics only
+        # matches unit paths (digits and dots) with LIKE, where case does not matter.
+        raw.execute("PRAGMA case_sensitive_like = OFF")
+    elif connection.vendor == "postgresql":
+        backend = ibis.postgres.from_connection(raw)
+    else:  # pragma: no cover - Sonda runs on SQLite or PostgreSQL only
+        raise RuntimeError(f"No analytics engine for the {connection.vendor} database")
+    return Engine(
+        name=backend.name, backend=backend, _answers=lambda: table, _fetch=_fetch_with_django
+    )
+
+
+# --- Parquet exports: DuckDB and Spark ----------------------------------------------------------
+
+
+def _fetch_arrow(engine: Engine, expr: ir.Table) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = engine.backend.to_pyarrow(expr).to_pylist()
+    return rows
+
+
+def _fetch_spark(engine: Engine, expr: ir.Table) -> list[dict[str, Any]]:
+    # Ibis's PySpark to_pyarrow goes through pandas; collecting Spark's rows is direct. The
+    # pre-execute hook registers the in-memory units table the relation joins.
+    engine.backend._run_pre_execute_hooks(expr)
+    session = engine.backend._session
+    return [row.asDict() for row in session.sql(engine.compile(expr)).collect()]
+
+
+def _unit_paths(organisation_id: int) -> Mapping[int, str]:
+    from sonda.org.models import Unit
+
+    return dict(
+        Unit.objects.filter(organisation_id=organisation_id).values_list("pk", "path").order_by()
+    )
+
+
+def _from_export(
+    exported: ir.Table, *, organisation_id: int, unit_paths: Mapping[int, str]
+) -> ir.Table:
+    """The analytics relation of an exported answers table: the same columns, the same types."""
+    units = ibis.memtable(
+        {"unit_id": list(unit_paths), "unit_path": list(unit_paths.values())},
+        schema=_UNITS_SCHEMA,
+    )
+    # Exports carry no answer id; the row's position is not needed by any measure, so 0.
+    with_paths = exported.left_join(units, "unit_id")
+    columns: dict[str, ir.Value] = {}
+    for name, dtype in ANSWER_SCHEMA.items():
+        if name == "id":
+            value: ir.Value = ibis.literal(0, type="int64")
+        elif name == "organisation_id":
+            value = ibis.literal(organisation_id, type="int64")
+        elif name == "unit_path":
+            value = with_paths.unit_path.fill_null("")
+        else:
+            value = with_paths[_EXPORT_RENAMES.get(name, name)]
+        columns[name] = value.cast(dtype)
+    return with_paths.select(**columns)
+
+
+def duckdb_engine(
+    path: str | Path,
+    *,
+    organisation_id: int,
+    unit_paths: Mapping[int, str] | None = None,
+) -> Engine:
+    """DuckDB (in memory) over a Parquet export of `organisation_id`'s answers."""
+    backend = ibis.duckdb.connect()
+    # Day and hour arithmetic is done on UTC epoch seconds; keep the session in UTC as well.
+    backend.raw_sql("SET TimeZone = 'UTC'")
+    exported = backend.read_parquet(str(path))
+    paths = _unit_paths(organisation_id) if unit_paths is None else unit_paths
+    relation = _from_export(exported, organisation_id=organisation_id, unit_paths=paths)
+    return Engine(
+        name="duckdb",
+        backend=backend,
+        _answers=lambda: relation,
+        _fetch=_fetch_arrow,
+        exported_organisation_id=organisation_id,
+    )
+
+
+def spark_session() -> Any:
+    """A local Spark session in UTC (Java 17 needed; starting takes some seconds)."""
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.master("local[2]")
+        .appName("sonda-analytics")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+
+
+def pyspark_engine(
+    path: str | Path,
+    *,
+    organisation_id: int,
+    session: Any = None,
+    unit_paths: Mapping[int, str] | None = None,
+) -> Engine:
+    """Spark (local mode unless a session is given) over a Parquet export of one organisation."""
+    backend = ibis.pyspark.connect(session if session is not None else spark_session())
+    exported = backend.read_parquet(str(path))
+    paths = _unit_paths(organisation_id) if unit_paths is None else unit_paths
+    relation = _from_export(exported, organisation_id=organisation_id, unit_paths=paths)
+    return Engine(
+        name="pyspark",
+        backend=backend,
+        _answers=lambda: relation,
+        _fetch=_fetch_spark,
+        exported_organisation_id=organisation_id,
+    )

@@ -1,0 +1,467 @@
+"""Measures over the scoped answers: tallies counted in SQL, scores from the statistics module.
+
+A query counts, per slice, only the sufficient statistics of its measure (n; promoters and
+detractors; answers in the top box; the sum and the sum of squares), so that the engine moves a
+few numbers per slice, whatever the number of answers, and slices add up exactly (roll-ups,
+slice-vs-rest). `sonda.analytics.stats` turns each tally into a Score with its interval.
+
+Measures (`measure_for` reads them from the survey's question and its program):
+- NPS of an `nps` question, classed by the program's thresholds;
+- top-box share of a `csat`, `ces` or `rating` question (the two highest points of its scale:
+  4–5 on 1–5, 6–7 on 1–7), and their mean;
+- the share of "yes" of a `yes_no` question (stored as 1 / 0).
+
+Slices: any context column of the answer (unit, employee, touchpoint, channel, journey, stage,
+language, survey, program, customer), weekday and hour of day, and periods (day, week from
+Monday, month, quarter, year). Weekday, hour and periods are in the organisation's time zone,
+daylight saving included: the UTC offset of each answer is looked up from the zone's
+transitions over the answers' time range and added to its UTC epoch seconds, and the calendar
+date is computed from the day number with integer arithmetic. Only portable operations are used
+(no engine's own time-zone functions), which is what keeps SQLite, PostgreSQL, DuckDB and Spark
+on the same numbers.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.types as ir
+
+from sonda.analytics.scope import ScopedAnswers, require_scoped
+from sonda.analytics.stats import (
+    DEFAULT_MIN_BASE,
+    DETRACTOR_MAX,
+    PROMOTER_MIN,
+    MeanTally,
+    NpsTally,
+    Score,
+    ShareTally,
+    Tally,
+    check_min_base,
+    check_thresholds,
+)
+from sonda.core.errors import NotFound, ValidationFailed
+
+EPOCH = date(1970, 1, 1)
+SECONDS_PER_DAY = 86_400
+# 1970-01-01 was a Thursday: Monday-based weekday = (day number + 3) mod 7.
+_EPOCH_WEEKDAY = 3
+_UTC_KEYS = frozenset({"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Etc/Zulu", "Zulu"})
+
+
+class Metric(StrEnum):
+    NPS = "nps"
+    TOP_BOX = "top_box"  # CSAT top-2-box, CES "easy", rating top-2-box
+    MEAN = "mean"
+    YES_SHARE = "yes_share"
+
+
+METRICS_OF_KIND: dict[str, tuple[Metric, ...]] = {
+    "nps": (Metric.NPS, Metric.MEAN),
+    "csat": (Metric.TOP_BOX, Metric.MEAN),
+    "ces": (Metric.TOP_BOX, Metric.MEAN),
+    "rating": (Metric.TOP_BOX, Metric.MEAN),
+    "number": (Metric.MEAN,),
+    "yes_no": (Metric.YES_SHARE,),
+}
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    """What to compute over the answers to one question key."""
+
+    question_key: str
+    kind: str
+    metric: Metric
+    promoter_min: float = PROMOTER_MIN
+    detractor_max: float = DETRACTOR_MAX
+    top_min: float | None = None  # answers at or above it are in the top box (1 for yes/no)
+    min_base: int = DEFAULT_MIN_BASE
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS_OF_KIND.get(self.kind, ()):
+            raise ValidationFailed.on("metric", f"{self.metric} does not apply to {self.kind}")
+        if self.metric == Metric.NPS:
+            check_thresholds(self.promoter_min, self.detractor_max)
+        if self.metric == Metric.TOP_BOX and self.top_min is None:
+            raise ValidationFailed.on("top_min", "a top-box share needs the top box's lowest point")
+        check_min_base(self.min_base)
+
+
+def top_box_min(scale_max: int | None, kind: str) -> float:
+    """The lowest point of the top two boxes of a 1…max scale (4 on 1–5)."""
+    if kind == "yes_no":
+        return 1.0
+    return float((scale_max or 5) - 1)
+
+
+def measure_for(
+    *, answers: ScopedAnswers, question_key: str, metric: Metric | None = None
+) -> MeasureSpec:
+    """The measure of the organisation's question `question_key` (its latest version): its kind,
+    its scale's top box and its program's thresholds and minimum base. `metric` defaults to the
+    kind's headline one (NPS, top box, yes share). NotFound when the organisation has no such
+    question; ValidationFailed when the metric does not apply to it."""
+    from sonda.surveys.models import Question
+
+    scoped = require_scoped(answers)
+    question = (
+        Question.objects.filter(
+            organisation_id=scoped.scope.organisation_id,
+            key=question_key,
+            kind__in=list(METRICS_OF_KIND),
+        )
+        .select_related("version__survey__program")
+        .order_by("-version__published_at", "-version_id")
+        .first()
+    )
+    if question is None:
+        raise NotFound(f"No question '{question_key}' with a measure")
+    program = question.version.survey.program
+    chosen = metric if metric is not None else METRICS_OF_KIND[question.kind][0]
+    return MeasureSpec(
+        question_key=question_key,
+        kind=question.kind,
+        metric=chosen,
+        promoter_min=program.promoter_min,
+        detractor_max=program.detractor_max,
+        top_min=top_box_min(question.scale_max, question.kind),
+        min_base=program.minimum_base,
+    )
+
+
+class Dimension(StrEnum):
+    """What a query may group by, besides periods."""
+
+    UNIT = "unit_id"
+    UNIT_PATH = "unit_path"  # for roll-ups through the hierarchy (see unit_rollup)
+    EMPLOYEE = "employee_id"
+    TOUCHPOINT = "touchpoint"
+    CHANNEL = "channel"
+    JOURNEY = "journey"
+    STAGE = "stage"
+    LANGUAGE = "language"
+    SURVEY = "survey_id"
+    PROGRAM = "program_id"
+    CUSTOMER = "customer_id"
+    WEEKDAY = "weekday"  # 0 = Monday … 6 = Sunday, local time
+    HOUR = "hour"  # 0…23, local time
+
+
+class Period(StrEnum):
+    DAY = "day"
+    WEEK = "week"  # from Monday
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+_LOCAL_TIME_DIMENSIONS = frozenset({Dimension.WEEKDAY, Dimension.HOUR})
+PERIOD = "period"  # the key of the period in a slice
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What to narrow the answers to; None or empty means "any". Dates are inclusive, in the
+    organisation's time zone."""
+
+    survey_id: int | None = None
+    program_id: int | None = None
+    unit_path: str = ""  # a unit and its subtree
+    employee_id: int | None = None
+    touchpoint: str = ""
+    channel: str = ""
+    journey: str = ""
+    stage: str = ""
+    language: str = ""
+    complete_only: bool = False  # only answers of complete responses
+    start: date | None = None
+    end: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise ValidationFailed.on("end", "must not be before the start")
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One group of answers: its key (dimension name → value; `period` → the period's first
+    day), what was counted, and the score."""
+
+    key: dict[str, Any]
+    tally: Tally
+    score: Score
+
+    @property
+    def n(self) -> int:
+        return self.tally.n
+
+
+# --- Local time ---------------------------------------------------------------------------------
+
+
+def _offset(zone: ZoneInfo, epoch_second: int) -> int:
+    moment = datetime.fromtimestamp(epoch_second, tz=UTC).astimezone(zone)
+    delta = moment.utcoffset()
+    return int(delta.total_seconds()) if delta is not None else 0
+
+
+def offset_changes(zone: ZoneInfo, start: int, end: int) -> list[tuple[int, int]]:
+    """The zone's UTC offsets over [start, end] (epoch seconds): (from which second, offset),
+    the first one in force at `start`. Found by stepping a day at a time and bisecting each
+    change to the second, so any zone's rules (as zoneinfo knows them) are followed."""
+    changes = [(start, _offset(zone, start))]
+    step = SECONDS_PER_DAY // 2  # offsets never change twice within 12 hours
+    low = start
+    while low < end:
+        high = min(low + step, end)
+        if _offset(zone, high) != changes[-1][1]:
+            a, b = low, high  # offset(a) is the current one, offset(b) is the new one
+            while b - a > 1:
+                middle = (a + b) // 2
+                if _offset(zone, middle) == changes[-1][1]:
+                    a = middle
+                else:
+                    b = middle
+            changes.append((b, _offset(zone, b)))
+        low = high
+    return changes
+
+
+def _local_seconds(
+    table: ir.Table, zone: ZoneInfo, span: tuple[int, int] | None
+) -> ir.IntegerValue:
+    """Seconds since the epoch on the organisation's wall clock, for each answer."""
+    utc = table.answered_at.epoch_seconds()
+    if zone.key in _UTC_KEYS or span is None:
+        return utc
+    changes = offset_changes(zone, span[0], span[1])
+    if len(changes) == 1:
+        return utc + changes[0][1]
+    later = [(utc >= since, ibis.literal(offset)) for since, offset in reversed(changes[1:])]
+    offset_expr = ibis.cases(*later, else_=ibis.literal(changes[0][1]))
+    return utc + offset_expr
+
+
+def _civil_date(days: ir.IntegerValue) -> tuple[ir.IntegerValue, ir.IntegerValue]:
+    """(year, month) of a day number since 1970-01-01, in integer arithmetic (H. Hinnant's
+    days_from_civil inverse), so that every engine computes the same calendar."""
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    month = ibis.ifelse(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + ibis.ifelse(month <= 2, 1, 0)
+    return year, month
+
+
+def _period_key(days: ir.IntegerValue, period: Period) -> ir.IntegerValue:
+    """An integer naming the period: its first day number (day, week) or year·100 + month of its
+    first month (month, quarter, year)."""
+    if period == Period.DAY:
+        return days
+    if period == Period.WEEK:
+        return days - (days + _EPOCH_WEEKDAY) % 7
+    year, month = _civil_date(days)
+    if period == Period.MONTH:
+        return year * 100 + month
+    if period == Period.QUARTER:
+        return year * 100 + ((month - 1) // 3) * 3 + 1
+    return year * 100 + 1
+
+
+def _period_start(value: int, period: Period) -> date:
+    if period in (Period.DAY, Period.WEEK):
+        return EPOCH + timedelta(days=value)
+    return date(value // 100, value % 100, 1)
+
+
+def period_of(day: date, period: Period) -> date:
+    """The first day of the period `day` falls in (what a slice's `period` key holds)."""
+    if period == Period.DAY:
+        return day
+    if period == Period.WEEK:
+        return day - timedelta(days=day.weekday())
+    if period == Period.MONTH:
+        return day.replace(day=1)
+    if period == Period.QUARTER:
+        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    return date(day.year, 1, 1)
+
+
+# --- Filtering and counting ---------------------------------------------------------------------
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def _measured(scoped: ScopedAnswers, measure: MeasureSpec, filters: Filters) -> ir.Table:
+    t = scoped.table
+    conditions: list[ir.BooleanValue] = [
+        t.question_key == measure.question_key,
+        t.kind == measure.kind,
+        t.value_number.notnull(),
+    ]
+    exact: Mapping[str, object] = {
+        "survey_id": filters.survey_id,
+        "program_id": filters.program_id,
+        "employee_id": filters.employee_id,
+        "touchpoint": filters.touchpoint or None,
+        "channel": filters.channel or None,
+        "journey": filters.journey or None,
+        "stage": filters.stage or None,
+        "language": filters.language or None,
+    }
+    conditions += [t[name] == value for name, value in exact.items() if value is not None]
+    if filters.unit_path:
+        conditions.append(t.unit_path.startswith(filters.unit_path))
+    if filters.complete_only:
+        conditions.append(t.is_complete)
+    # Compared as epoch seconds: a timestamp literal is written differently by each engine
+    # (SQLite keeps timestamps as text), a number is not.
+    seconds = t.answered_at.epoch_seconds()
+    if filters.start is not None:
+        conditions.append(seconds >= int(_day_start(filters.start, scoped.time_zone).timestamp()))
+    if filters.end is not None:
+        end = _day_start(filters.end + timedelta(days=1), scoped.time_zone)
+        conditions.append(seconds < int(end.timestamp()))
+    return t.filter(*conditions)
+
+
+def _span(scoped: ScopedAnswers, table: ir.Table, filters: Filters) -> tuple[int, int] | None:
+    """The answers' time range in epoch seconds (from the filters when both dates are given)."""
+    if filters.start is not None and filters.end is not None:
+        start = _day_start(filters.start, scoped.time_zone)
+        end = _day_start(filters.end + timedelta(days=1), scoped.time_zone)
+        return int(start.timestamp()), int(end.timestamp())
+    seconds = table.answered_at.epoch_seconds()
+    row = scoped.run(table.aggregate(low=seconds.min(), high=seconds.max()))[0]
+    if row["low"] is None:
+        return None
+    return int(row["low"]), int(row["high"]) + 1
+
+
+def _aggregates(table: ir.Table, measure: MeasureSpec) -> dict[str, ir.Scalar]:
+    value = table.value_number
+    if measure.metric == Metric.NPS:
+        return {
+            "n": table.count(),
+            "promoters": (value >= measure.promoter_min).ifelse(1, 0).sum(),
+            "detractors": (value <= measure.detractor_max).ifelse(1, 0).sum(),
+        }
+    if measure.metric in (Metric.TOP_BOX, Metric.YES_SHARE):
+        top = measure.top_min if measure.top_min is not None else 1.0
+        return {"n": table.count(), "successes": (value >= top).ifelse(1, 0).sum()}
+    return {"n": table.count(), "total": value.sum(), "squares": (value * value).sum()}
+
+
+def _tally(row: Mapping[str, Any], measure: MeasureSpec) -> Tally:
+    n = int(row["n"] or 0)
+    if measure.metric == Metric.NPS:
+        promoters, detractors = int(row["promoters"] or 0), int(row["detractors"] or 0)
+        return NpsTally(promoters, n - promoters - detractors, detractors)
+    if measure.metric in (Metric.TOP_BOX, Metric.YES_SHARE):
+        return ShareTally(int(row["successes"] or 0), n)
+    return MeanTally(n, float(row["total"] or 0.0), float(row["squares"] or 0.0))
+
+
+def empty_tally(measure: MeasureSpec) -> Tally:
+    return _tally({"n": 0}, measure)
+
+
+def slices(
+    answers: ScopedAnswers,
+    measure: MeasureSpec,
+    *,
+    by: Sequence[Dimension] = (),
+    period: Period | None = None,
+    filters: Filters | None = None,
+) -> list[Slice]:
+    """The measure per slice of `by` (and `period`), in key order; slices with no answers are
+    absent. With neither, one slice: the whole (see `overall`)."""
+    scoped = require_scoped(answers)
+    f = filters or Filters()
+    dimensions = [Dimension(d) for d in by]
+    if len(set(dimensions)) != len(dimensions):
+        raise ValidationFailed.on("by", "names a dimension twice")
+    table = _measured(scoped, measure, f)
+    keys: dict[str, ir.Value] = {}
+    needs_local_time = period is not None or any(d in _LOCAL_TIME_DIMENSIONS for d in dimensions)
+    local: ir.IntegerValue | None = None
+    if needs_local_time:
+        local = _local_seconds(table, scoped.time_zone, _span(scoped, table, f))
+    for dimension in dimensions:
+        if dimension == Dimension.WEEKDAY and local is not None:
+            keys[dimension.value] = (local // SECONDS_PER_DAY + _EPOCH_WEEKDAY) % 7
+        elif dimension == Dimension.HOUR and local is not None:
+            days = local // SECONDS_PER_DAY
+            keys[dimension.value] = (local - days * SECONDS_PER_DAY) // 3_600
+        else:
+            keys[dimension.value] = table[dimension.value]
+    if period is not None and local is not None:
+        keys[PERIOD] = _period_key(local // SECONDS_PER_DAY, Period(period))
+    aggregates = _aggregates(table, measure)
+    if keys:
+        expr = table.group_by(**keys).aggregate(**aggregates).order_by(*keys)
+    else:
+        expr = table.aggregate(**aggregates)
+    out: list[Slice] = []
+    for row in scoped.run(expr):
+        tally = _tally(row, measure)
+        if keys and tally.n == 0:
+            continue
+        key = {name: _plain(row[name]) for name in keys}
+        if period is not None:
+            key[PERIOD] = _period_start(int(key[PERIOD]), Period(period))
+        out.append(Slice(key=key, tally=tally, score=tally.score(min_base=measure.min_base)))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    # Engines differ in integer widths and float-typed integers; keys compare as Python ints.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def overall(
+    answers: ScopedAnswers, measure: MeasureSpec, *, filters: Filters | None = None
+) -> Slice:
+    """The measure over all the answers in scope that meet the filters."""
+    found = slices(answers, measure, filters=filters)
+    tally = found[0].tally if found else empty_tally(measure)
+    return Slice(key={}, tally=tally, score=tally.score(min_base=measure.min_base))
+
+
+def unit_rollup(found: Sequence[Slice], unit_paths: Mapping[int, str]) -> dict[int, Slice]:
+    """Each unit's slice with its whole subtree's answers, from slices by `unit_path` (tallies
+    add up exactly). `unit_paths` maps the units to report (id → path); units without answers
+    in their subtree are left out."""
+    by_path: dict[str, Tally] = {}
+    for found_slice in found:
+        path = found_slice.key.get(Dimension.UNIT_PATH.value)
+        if path is None:
+            raise ValidationFailed.on("by", "a roll-up needs slices by unit_path")
+        by_path[str(path)] = found_slice.tally
+    out: dict[int, Slice] = {}
+    min_base = found[0].score.base_min if found else DEFAULT_MIN_BASE
+    for unit_id, unit_path in unit_paths.items():
+        within = [t for p, t in by_path.items() if p.startswith(unit_path)]
+        if not within:
+            continue
+        total = within[0]
+        for tally in within[1:]:
+            total = total + tally  # type: ignore[operator]
+        out[unit_id] = Slice(
+            key={Dimension.UNIT.value: unit_id},
+            tally=total,
+            score=total.score(min_base=min_base),
+        )
+    return out

@@ -1,0 +1,94 @@
+"""The one way into the answers for analytics: a Scope narrows them before anything else.
+
+`scoped_answers(scope=…)` is the choke point. It filters the engine's answers to the scope's
+organisation always, to the manager's unit subtree (by the path every answer carries) and to the
+frontline employee's own answers (those whose employee is the person linked to their user), as
+the responses pages do (sonda.surveys.response_selectors). Any other role sees nothing: the
+filter fails closed.
+
+Queries accept only a ScopedAnswers, and a ScopedAnswers can be built only here: constructing one
+directly, or handing a query a bare Ibis table, raises.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import ibis
+import ibis.expr.types as ir
+
+from sonda.accounts.access import Scope
+from sonda.accounts.models import Role
+from sonda.analytics.engine import Engine, answers_relation, operational_engine
+from sonda.org.models import Person
+
+_BUILDER = object()  # only scoped_answers holds it
+
+
+class UnscopedQuery(TypeError):
+    """An analytics query was built without an access scope."""
+
+
+@dataclass(frozen=True)
+class ScopedAnswers:
+    """The answers one Scope may see, on one engine, with the organisation's time zone."""
+
+    scope: Scope
+    engine: Engine
+    table: ir.Table = field(repr=False)
+    time_zone: ZoneInfo
+    _token: object = field(repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._token is not _BUILDER:
+            raise UnscopedQuery("Build ScopedAnswers with sonda.analytics.scope.scoped_answers")
+
+    def run(self, expr: ir.Table) -> list[dict[str, Any]]:
+        return self.engine.run(expr)
+
+
+def require_scoped(answers: object) -> ScopedAnswers:
+    """`answers` when it is a ScopedAnswers; UnscopedQuery otherwise (e.g. a bare Ibis table)."""
+    if not isinstance(answers, ScopedAnswers):
+        raise UnscopedQuery("Analytics queries need answers from scoped_answers(scope=…)")
+    return answers
+
+
+def organisation_time_zone(scope: Scope) -> ZoneInfo:
+    try:
+        return ZoneInfo(scope.organisation.time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _visible(scope: Scope, answers: ir.Table) -> ir.Table:
+    in_organisation = answers.filter(answers.organisation_id == scope.organisation_id)
+    if scope.sees_whole_organisation:
+        return in_organisation
+    if scope.role == Role.MANAGER and scope.unit_path:
+        # Answers carry their unit's path, so the subtree is a prefix match with no join.
+        return in_organisation.filter(in_organisation.unit_path.startswith(scope.unit_path))
+    if scope.role == Role.FRONTLINE:
+        person_ids = list(
+            Person.objects.filter(organisation_id=scope.organisation_id, user=scope.user)
+            .values_list("pk", flat=True)
+            .order_by()
+        )
+        if person_ids:
+            return in_organisation.filter(in_organisation.employee_id.isin(person_ids))
+    return in_organisation.filter(ibis.literal(False))
+
+
+def scoped_answers(*, scope: Scope, engine: Engine | None = None) -> ScopedAnswers:
+    """The answers `scope` may see on `engine` (the operational database by default)."""
+    if not isinstance(scope, Scope):
+        raise UnscopedQuery("scoped_answers needs the caller's Scope")
+    chosen = engine if engine is not None else operational_engine()
+    table = _visible(scope, answers_relation(chosen))
+    return ScopedAnswers(
+        scope=scope,
+        engine=chosen,
+        table=table,
+        time_zone=organisation_time_zone(scope),
+        _token=_BUILDER,
+    )

@@ -15,10 +15,10 @@ Slices: any context column of the answer (unit, employee, touchpoint, channel, j
 language, survey, program, customer), weekday and hour of day, and periods (day, week from
 Monday, month, quarter, year). Weekday, hour and periods are in the organisation's time zone,
 daylight saving included: the UTC offset of each answer is looked up from the zone's
-transitions over the answers' time range and added to its UTC epoch seconds, and the calendar
-date is computed from the day number with integer arithmetic. Only portable operations are used
-(no engine's own time-zone functions), which is what keeps SQLite, PostgreSQL, DuckDB and Spark
-on the same numbers.
+transitions over the answers' time range and added to its UTC epoch seconds; months, quarters
+and years are found by comparing the local day number with their first days, listed from the
+calendar. Only portable operations are used (no engine's own time-zone functions), which is
+what keeps SQLite, PostgreSQL, DuckDB and Spark on the same numbers.
 """
 
 from collections.abc import Mapping, Sequence
@@ -247,39 +247,42 @@ def _local_seconds(
     return utc + offset_expr
 
 
-def _civil_date(days: ir.IntegerValue) -> tuple[ir.IntegerValue, ir.IntegerValue]:
-    """(year, month) of a day number since 1970-01-01, in integer arithmetic (H. Hinnant's
-    days_from_civil inverse), so that every engine computes the same calendar."""
-    z = days + 719_468
-    era = z // 146_097
-    doe = z - era * 146_097
-    yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    month = ibis.ifelse(mp < 10, mp + 3, mp - 9)
-    year = yoe + era * 400 + ibis.ifelse(month <= 2, 1, 0)
-    return year, month
+def _period_key(
+    days: ir.IntegerValue, period: Period, span: tuple[int, int] | None
+) -> ir.IntegerValue:
+    """The day number of the first day of each answer's period (`days` is its local day number).
 
-
-def _period_key(days: ir.IntegerValue, period: Period) -> ir.IntegerValue:
-    """An integer naming the period: its first day number (day, week) or year·100 + month of its
-    first month (month, quarter, year)."""
+    Days and weeks are arithmetic; months, quarters and years are a CASE over the period starts
+    within the answers' time range, listed here from the calendar. A flat CASE stays small
+    where calendar arithmetic in SQL nests too deep for SQLite's parser.
+    """
     if period == Period.DAY:
         return days
     if period == Period.WEEK:
         return days - (days + _EPOCH_WEEKDAY) % 7
-    year, month = _civil_date(days)
-    if period == Period.MONTH:
-        return year * 100 + month
-    if period == Period.QUARTER:
-        return year * 100 + ((month - 1) // 3) * 3 + 1
-    return year * 100 + 1
+    if span is None:
+        return days
+    # A day either side covers any UTC offset.
+    first = EPOCH + timedelta(days=span[0] // SECONDS_PER_DAY - 1)
+    last = EPOCH + timedelta(days=span[1] // SECONDS_PER_DAY + 1)
+    starts = [period_of(first, period)]
+    while starts[-1] < last:
+        starts.append(_next_period(starts[-1], period))
+    numbers = [(day - EPOCH).days for day in starts]
+    later = [(days >= number, ibis.literal(number)) for number in reversed(numbers[1:])]
+    if not later:
+        return ibis.literal(numbers[0]) + days * 0
+    return ibis.cases(*later, else_=ibis.literal(numbers[0]))
 
 
-def _period_start(value: int, period: Period) -> date:
-    if period in (Period.DAY, Period.WEEK):
-        return EPOCH + timedelta(days=value)
-    return date(value // 100, value % 100, 1)
+def _next_period(start: date, period: Period) -> date:
+    months = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}[period]
+    month = start.month - 1 + months
+    return date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def _period_start(value: int) -> date:
+    return EPOCH + timedelta(days=value)
 
 
 def period_of(day: date, period: Period) -> date:
@@ -395,8 +398,14 @@ def slices(
     keys: dict[str, ir.Value] = {}
     needs_local_time = period is not None or any(d in _LOCAL_TIME_DIMENSIONS for d in dimensions)
     local: ir.IntegerValue | None = None
+    span: tuple[int, int] | None = None
     if needs_local_time:
-        local = _local_seconds(table, scoped.time_zone, _span(scoped, table, f))
+        # The time range (one more query, unless the filters give it) is needed for the zone's
+        # offsets and for the calendar's period starts; UTC by weekday or hour needs neither.
+        calendar = period in (Period.MONTH, Period.QUARTER, Period.YEAR)
+        if calendar or scoped.time_zone.key not in _UTC_KEYS:
+            span = _span(scoped, table, f)
+        local = _local_seconds(table, scoped.time_zone, span)
     for dimension in dimensions:
         if dimension == Dimension.WEEKDAY and local is not None:
             keys[dimension.value] = (local // SECONDS_PER_DAY + _EPOCH_WEEKDAY) % 7
@@ -406,7 +415,7 @@ def slices(
         else:
             keys[dimension.value] = table[dimension.value]
     if period is not None and local is not None:
-        keys[PERIOD] = _period_key(local // SECONDS_PER_DAY, Period(period))
+        keys[PERIOD] = _period_key(local // SECONDS_PER_DAY, Period(period), span)
     aggregates = _aggregates(table, measure)
     if keys:
         expr = table.group_by(**keys).aggregate(**aggregates).order_by(*keys)
@@ -419,7 +428,7 @@ def slices(
             continue
         key = {name: _plain(row[name]) for name in keys}
         if period is not None:
-            key[PERIOD] = _period_start(int(key[PERIOD]), Period(period))
+            key[PERIOD] = _period_start(int(key[PERIOD]))
         out.append(Slice(key=key, tally=tally, score=tally.score(min_base=measure.min_base)))
     return out
 

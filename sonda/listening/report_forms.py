@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from sonda.accounts.access import Scope
 from sonda.listening.models import DeliveryChannel, InvitationStatus, RuleStatus, TriggerRule
@@ -61,7 +62,7 @@ class FilterForm(forms.Form):
 
 
 class SimulationForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), widget=DATE)
+    date_from = forms.DateField(label=pgettext_lazy("start of a date range", "From"), widget=DATE)
     date_to = forms.DateField(label=_("To"), widget=DATE)
     rules = forms.TypedMultipleChoiceField(
         label=_("Paused rules to simulate as if switched on"),

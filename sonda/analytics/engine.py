@@ -225,7 +225,9 @@ def spark_session() -> Any:
         .appName("sonda-analytics")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
+        # Few partitions: on one machine more only add scheduling per query.
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
         .getOrCreate()
     )
 

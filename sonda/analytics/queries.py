@@ -232,11 +232,17 @@ def offset_changes(zone: ZoneInfo, start: int, end: int) -> list[tuple[int, int]
     return changes
 
 
+def _epoch_seconds(table: ir.Table) -> ir.IntegerValue:
+    """Whole UTC seconds since the epoch of each answer. Engines disagree on the fraction
+    (DuckDB and PostgreSQL keep microseconds, SQLite and Spark drop them), so floor it."""
+    return table.answered_at.epoch_seconds().cast("float64").floor().cast("int64")
+
+
 def _local_seconds(
     table: ir.Table, zone: ZoneInfo, span: tuple[int, int] | None
 ) -> ir.IntegerValue:
     """Seconds since the epoch on the organisation's wall clock, for each answer."""
-    utc = table.answered_at.epoch_seconds()
+    utc = _epoch_seconds(table)
     if zone.key in _UTC_KEYS or span is None:
         return utc
     changes = offset_changes(zone, span[0], span[1])
@@ -329,7 +335,7 @@ def _measured(scoped: ScopedAnswers, measure: MeasureSpec, filters: Filters) -> 
         conditions.append(t.is_complete)
     # Compared as epoch seconds: a timestamp literal is written differently by each engine
     # (SQLite keeps timestamps as text), a number is not.
-    seconds = t.answered_at.epoch_seconds()
+    seconds = _epoch_seconds(t)
     if filters.start is not None:
         conditions.append(seconds >= int(_day_start(filters.start, scoped.time_zone).timestamp()))
     if filters.end is not None:
@@ -344,7 +350,7 @@ def _span(scoped: ScopedAnswers, table: ir.Table, filters: Filters) -> tuple[int
         start = _day_start(filters.start, scoped.time_zone)
         end = _day_start(filters.end + timedelta(days=1), scoped.time_zone)
         return int(start.timestamp()), int(end.timestamp())
-    seconds = table.answered_at.epoch_seconds()
+    seconds = _epoch_seconds(table)
     row = scoped.run(table.aggregate(low=seconds.min(), high=seconds.max()))[0]
     if row["low"] is None:
         return None

@@ -115,6 +115,8 @@ class Invitation(TenantModel):
             models.Index(fields=["customer", "-created_at"], name="invitation_customer"),
             models.Index(fields=["status", "send_at"], name="invitation_due"),
             models.Index(fields=["rule", "event_occurred_at"], name="invitation_rule_day"),
+            # The invitations page: an organisation's invitations, newest first.
+            models.Index(fields=["organisation", "-created_at"], name="invitation_org_newest"),
         ]
 
     def __str__(self) -> str:

@@ -235,10 +235,13 @@ class ContactPolicy:
         """
         if not self.rules or not customer_ids:
             return
-        in_time = Q(event__occurred_at__gt=lo) | Q(event__isnull=True, created_at__gt=lo)
+        # The event's time is copied onto the invitation, so no join to the events is needed.
+        in_time = Q(event_occurred_at__gt=lo) | Q(event_occurred_at__isnull=True, created_at__gt=lo)
         response_time = Q(completed_at__gt=lo)
         if hi is not None:
-            in_time &= Q(event__occurred_at__lt=hi) | Q(event__isnull=True, created_at__lt=hi)
+            in_time &= Q(event_occurred_at__lt=hi) | Q(
+                event_occurred_at__isnull=True, created_at__lt=hi
+            )
             response_time &= Q(completed_at__lt=hi)
         rows = (
             Invitation.objects.filter(
@@ -246,7 +249,7 @@ class ContactPolicy:
             )
             .exclude(status=InvitationStatus.SKIPPED)
             .values_list(
-                "customer_id", "event__occurred_at", "created_at", "survey_id", "survey__program_id"
+                "customer_id", "event_occurred_at", "created_at", "survey_id", "survey__program_id"
             )
         )
         for customer_id, occurred_at, created_at, survey_id, program_id in rows:

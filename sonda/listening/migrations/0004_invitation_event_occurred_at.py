@@ -34,5 +34,11 @@ class Migration(migrations.Migration):
             model_name="invitation",
             index=models.Index(fields=["rule", "event_occurred_at"], name="invitation_rule_day"),
         ),
+        migrations.AddIndex(
+            model_name="invitation",
+            index=models.Index(
+                fields=["organisation", "-created_at"], name="invitation_org_newest"
+            ),
+        ),
         migrations.RunPython(copy_event_times, migrations.RunPython.noop),
     ]

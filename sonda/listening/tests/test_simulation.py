@@ -74,7 +74,9 @@ def history(world):
     # `seen` was really invited on 20 December: the dry run's history starts with it.
     december = visit(world, seen, datetime(2025, 12, 20, 10, 0, tzinfo=UTC))
     real = invitation_create(organisation=world.org, survey=survey, customer_id=seen.pk)
-    Invitation.objects.filter(pk=real.pk).update(event=december)
+    Invitation.objects.filter(pk=real.pk).update(
+        event=december, event_occurred_at=december.occurred_at
+    )
     visit(world, c1, JANUARY_5)
     visit(world, c2, JANUARY_5 + timedelta(hours=2))
     visit(world, c3, JANUARY_5 + timedelta(days=1))

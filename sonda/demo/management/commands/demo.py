@@ -5,6 +5,7 @@ import time
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from sonda.core.errors import SondaError
@@ -59,8 +60,8 @@ class Command(BaseCommand):
                     f"{feedback.programs} programs, {feedback.open_links} QR-code links, "
                     f"{feedback.invitations} live invitations."
                 )
-                port = os.environ.get("SONDA_PORT", "").strip() or "8000"
-                self.stdout.write(f"Try a survey: http://127.0.0.1:{port}/s/{feedback.try_token}/")
+                site = settings.SONDA_PUBLIC_URL
+                self.stdout.write(f"Try a survey: {site}/s/{feedback.try_token}/")
             listening = result.listening
             if listening is not None:
                 skipped = sum(listening.skipped.values())

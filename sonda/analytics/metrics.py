@@ -1,0 +1,725 @@
+"""The metrics facade: one call from a question, dimensions and filters to a table of scores.
+
+Dashboards, the API and the report ask `metric_table` for what they show; it goes through the
+scoped answers (`sonda.analytics.scope`), counts tallies in SQL (`sonda.analytics.queries`) and
+adds what a reader needs next to a figure: human labels, the change against the previous period
+with its test, and "below"/"above" flags that survive Benjamini–Hochberg.
+
+The previous period of a date range is the calendar one when the range is whole months (a month,
+a quarter, a year: Q3 → Q2), otherwise the same number of days just before it. In a trend each
+row is compared with the same slice in the period before.
+
+Weighted figures post-stratify each row by a customer segment attribute: an answer of segment s
+weighs target(s) / share of s among the row's answers, targets renormalised over the segments
+the row has. Answers whose customer has no such segment (or a segment without a target) weigh 0.
+The cost: the query groups by customer as well, so it returns about one row per customer and
+slice instead of one per slice, and the customers' attributes are read from the operational
+database; fine for a dashboard's filters, not for ten million answers at once.
+"""
+
+import calendar
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from functools import reduce
+from operator import add
+from typing import Any
+
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.translation import gettext as _
+
+from sonda.accounts.access import Scope
+from sonda.accounts.models import Role
+from sonda.analytics.engine import Engine
+from sonda.analytics.queries import (
+    PERIOD,
+    Dimension,
+    Filters,
+    MeasureSpec,
+    Metric,
+    Period,
+    Slice,
+    measure_for,
+    period_of,
+    slices,
+    unit_rollup,
+)
+from sonda.analytics.scope import ScopedAnswers, scoped_answers
+from sonda.analytics.significance import Difference, Flag, difference, slice_vs_rest
+from sonda.analytics.stats import (
+    MeanTally,
+    Measure,
+    NpsTally,
+    Score,
+    ShareTally,
+    Tally,
+    empty_score,
+    mean_from_moments,
+    nps_from_counts,
+    share_from_base,
+)
+from sonda.core.errors import NotFound, ValidationFailed
+from sonda.customers.models import Customer
+from sonda.org.models import Person, Unit
+from sonda.surveys.models import Program, ProgramKind, Question, Survey
+
+MAX_DIMENSIONS = 2
+_CUSTOMER_BATCH = 5_000
+_NO_SEGMENT = object()  # answers without a customer or without the attribute
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """What to measure: a question, grouped by up to two dimensions, over a trend or not."""
+
+    question: str  # question key, e.g. "ltr"; survey_id in filters narrows it
+    metric: Metric | None = None  # None: the question kind's default (NPS, top box, yes share)
+    by: tuple[Dimension, ...] = ()
+    period: Period | None = None  # a trend: one row per period (and per `by` key)
+    filters: Filters = field(default_factory=Filters)
+    compare_previous: bool = False  # each row gets its change vs the previous period
+    flag_below_average: bool = False  # with one `by`: slice_vs_rest flags (BH-controlled)
+    weights: Mapping[str, float] | None = None  # target share per value of a segment attribute
+    weight_attribute: str = ""  # e.g. "tier"
+    rollup: bool = False  # with by=(UNIT,): each unit with its whole subtree's answers
+
+    def __post_init__(self) -> None:
+        if not self.question:
+            raise ValidationFailed.on("question", "is required")
+        by = tuple(Dimension(d) for d in self.by)
+        object.__setattr__(self, "by", by)
+        if len(by) > MAX_DIMENSIONS:
+            raise ValidationFailed.on("by", f"at most {MAX_DIMENSIONS} dimensions")
+        if len(set(by)) != len(by):
+            raise ValidationFailed.on("by", "names a dimension twice")
+        if self.rollup and by != (Dimension.UNIT,):
+            raise ValidationFailed.on("rollup", "rolls up by unit only: by=unit_id")
+        if self.flag_below_average and len(by) != 1:
+            raise ValidationFailed.on("flag_below_average", "needs exactly one dimension in by")
+        if self.weights is not None:
+            _check_weights(self.weights)
+            if not self.weight_attribute:
+                raise ValidationFailed.on("weight_attribute", "is required with weights")
+            if self.flag_below_average:
+                raise ValidationFailed.on(
+                    "flag_below_average", "flags compare unweighted answers; drop the weights"
+                )
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    key: tuple[Any, ...]  # the values of `by` (+ period start date last when period is set)
+    labels: tuple[str, ...]  # human labels, one per element of key
+    score: Score  # with n, interval, too_few
+    change: Difference | None = None  # vs previous period (compare_previous)
+    previous: Score | None = None
+    flag: str = ""  # "below" | "above" | "" (flag_below_average)
+    p_adjusted: float | None = None
+    effect: float | None = None
+
+
+@dataclass(frozen=True)
+class MetricTable:
+    """The rows (empty when the query has neither `by` nor `period`: `overall` is the figure)
+    and the overall row over every answer the query counts."""
+
+    query: MetricQuery
+    measure: MeasureSpec
+    overall: MetricRow
+    rows: list[MetricRow]
+    previous_range: tuple[date, date] | None = None  # the window `overall.change` compares with
+
+
+# --- Periods as text ----------------------------------------------------------------------------
+
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def period_range(text: str, *, field_name: str = "period") -> tuple[date, date]:
+    """The first and last day of "2026-Q3", "2026-09", "2026" or the ISO week "2026-W36"."""
+    value = text.strip().upper()
+    try:
+        if match := _QUARTER.match(value):
+            year, quarter = int(match[1]), int(match[2])
+            return date(year, 3 * quarter - 2, 1), _month_end(year, 3 * quarter)
+        if match := _MONTH.match(value):
+            year, month = int(match[1]), int(match[2])
+            return date(year, month, 1), _month_end(year, month)
+        if match := _YEAR.match(value):
+            return date(int(match[1]), 1, 1), date(int(match[1]), 12, 31)
+        if match := _WEEK.match(value):
+            monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)
+            return monday, monday + timedelta(days=6)
+    except ValueError:
+        pass
+    raise ValidationFailed.on(
+        field_name, f"'{text}' is not a period (2026-Q3, 2026-09, 2026 or 2026-W36)"
+    )
+
+
+def period_label(start: date, period: Period) -> str:
+    """How a trend's period reads: 2026-09-14, 2026-W38, 2026-09, 2026-Q3, 2026."""
+    if period == Period.DAY:
+        return start.isoformat()
+    if period == Period.WEEK:
+        year, week, _day = start.isocalendar()
+        return f"{year}-W{week:02d}"
+    if period == Period.MONTH:
+        return f"{start.year}-{start.month:02d}"
+    if period == Period.QUARTER:
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    return str(start.year)
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _shift_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def previous_range(start: date, end: date) -> tuple[date, date]:
+    """The period just before [start, end]: the previous calendar months when the range is
+    whole months (Q3 → Q2, whatever their lengths), else as many days just before."""
+    if start.day == 1 and (end + timedelta(days=1)).day == 1:
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        return _shift_months(start, -months), start - timedelta(days=1)
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def _previous_period_start(start: date, period: Period) -> date:
+    return period_of(start - timedelta(days=1), period)
+
+
+# --- Scoped look-ups for filters ----------------------------------------------------------------
+
+
+def unit_filter_path(*, scope: Scope, unit_id: int) -> str:
+    """The path of a unit to narrow a query to; NotFound outside the organisation or, for a
+    manager, outside their subtree."""
+    units = Unit.objects.filter(organisation_id=scope.organisation_id, pk=unit_id)
+    if scope.role == Role.MANAGER:
+        units = units.filter(path__startswith=scope.unit_path or "\x00")
+    path = units.values_list("path", flat=True).first()
+    if path is None:
+        raise NotFound("No such unit.")
+    return path
+
+
+def _check_filters(scope: Scope, filters: Filters) -> None:
+    checks: list[tuple[int | None, Any, str]] = [
+        (filters.survey_id, Survey, "survey"),
+        (filters.program_id, Program, "program"),
+        (filters.employee_id, Person, "employee"),
+    ]
+    for object_id, model, name in checks:
+        if object_id is None:
+            continue
+        if not model.objects.filter(organisation_id=scope.organisation_id, pk=object_id).exists():
+            raise NotFound(f"No such {name}.")
+
+
+# --- The table ----------------------------------------------------------------------------------
+
+
+def metric_table(*, scope: Scope, query: MetricQuery, engine: Engine | None = None) -> MetricTable:
+    """The question's measure per row of the query, with the overall figure, every score with
+    its n and interval and, as asked, change vs the previous period and below/above flags."""
+    _check_filters(scope, query.filters)
+    answers = scoped_answers(scope=scope, engine=engine)
+    try:
+        measure = measure_for(answers=answers, question_key=query.question, metric=query.metric)
+    except NotFound as exc:
+        raise ValidationFailed.on("question", f"no measured question '{query.question}'") from exc
+    filters = query.filters
+    counted = _Counter(answers=answers, measure=measure, query=query)
+    cells, whole = counted.cells(filters)
+    period_totals = dict(counted.period_totals)
+    overall_score = counted.score(whole)
+    window: tuple[date, date] | None = None
+    overall_previous: Score | None = None
+    previous_cells: dict[tuple[Any, ...], dict[Any, Tally]] = {}
+    if query.compare_previous:
+        if filters.start is not None and filters.end is not None:
+            window = previous_range(filters.start, filters.end)
+            previous_filters = replace(filters, start=window[0], end=window[1])
+            if query.period is None:
+                previous_cells, previous_whole = counted.cells(previous_filters)
+            else:
+                previous_whole = counted.cells(previous_filters, keyed=False)[1]
+            overall_previous = counted.score(previous_whole)
+        elif query.period is None:
+            raise ValidationFailed.on("compare_previous", "needs a start and an end date")
+        if query.period is not None and filters.start is not None:
+            # The first period's predecessor lies before the range: count it too.
+            first = period_of(filters.start, query.period)
+            before = replace(
+                filters,
+                start=_previous_period_start(first, query.period),
+                end=first - timedelta(days=1),
+            )
+            previous_cells = counted.cells(before)[0]
+    flags = _flags(query, measure, cells, period_totals) if query.flag_below_average else {}
+    labels = _Labels(scope=scope, query=query, keys=list(cells))
+    rows: list[MetricRow] = []
+    if query.by or query.period is not None:
+        for key in counted.ordered(cells):
+            score = counted.score(cells[key])
+            previous: Score | None = None
+            if query.compare_previous:
+                before_key = key
+                if query.period is not None:
+                    before_key = (*key[:-1], _previous_period_start(key[-1], query.period))
+                found = cells.get(before_key) if query.period is not None else None
+                if found is None:
+                    found = previous_cells.get(before_key)
+                if found is not None:
+                    previous = counted.score(found)
+            verdict = flags.get(key)
+            rows.append(
+                MetricRow(
+                    key=key,
+                    labels=labels.of(key),
+                    score=score,
+                    change=_change(score, previous),
+                    previous=previous,
+                    flag=verdict[0] if verdict else "",
+                    p_adjusted=verdict[1] if verdict else None,
+                    effect=verdict[2] if verdict else None,
+                )
+            )
+    overall = MetricRow(
+        key=(),
+        labels=(_("All answers"),),
+        score=overall_score,
+        change=_change(overall_score, overall_previous),
+        previous=overall_previous,
+    )
+    return MetricTable(
+        query=query, measure=measure, overall=overall, rows=rows, previous_range=window
+    )
+
+
+def _change(score: Score, previous: Score | None) -> Difference | None:
+    if previous is None or previous.n == 0 or score.n == 0:
+        return None
+    return difference(score, previous)
+
+
+@dataclass
+class _Counter:
+    """Counts a query's cells: row key → tallies per customer segment (one segment, None,
+    unless the query is weighted)."""
+
+    answers: ScopedAnswers
+    measure: MeasureSpec
+    query: MetricQuery
+    _unit_paths: dict[int, str] | None = None
+    period_totals: dict[Any, Tally] = field(default_factory=dict)
+
+    @property
+    def weighted(self) -> bool:
+        return self.query.weights is not None
+
+    def cells(
+        self, filters: Filters, *, keyed: bool = True
+    ) -> tuple[dict[tuple[Any, ...], dict[Any, Tally]], dict[Any, Tally]]:
+        """(row key → segment → tally, segment → tally over every answer counted). Also keeps
+        the unweighted total of each period (None without a trend) in `period_totals`."""
+        query = self.query
+        dimensions: list[Dimension] = []
+        if keyed:
+            dimensions = [Dimension.UNIT_PATH] if query.rollup else list(query.by)
+        if self.weighted:
+            dimensions.append(Dimension.CUSTOMER)
+        found = slices(
+            self.answers,
+            self.measure,
+            by=dimensions,
+            period=query.period if keyed else None,
+            filters=filters,
+        )
+        segments: dict[Any, str] = self._segments(found) if self.weighted else {}
+        if keyed:
+            self.period_totals = {}
+        whole: dict[Any, Tally] = {}
+        grouped: dict[tuple[Any, Any], list[Slice]] = defaultdict(list)
+        for found_slice in found:
+            segment = (
+                segments.get(found_slice.key.get(Dimension.CUSTOMER.value), _NO_SEGMENT)
+                if self.weighted
+                else None
+            )
+            _add(whole, segment, found_slice.tally)
+            if keyed:
+                period = found_slice.key.get(PERIOD)
+                _add(self.period_totals, period, found_slice.tally)
+                grouped[(period, segment)].append(found_slice)
+        if not found:
+            whole[None] = _no_answers(self.measure)
+        cells: dict[tuple[Any, ...], dict[Any, Tally]] = {}
+        if not keyed or not (query.by or query.period is not None):
+            return cells, whole
+        for (period, segment), group in grouped.items():
+            suffix = (period,) if query.period is not None else ()
+            if query.rollup:
+                for unit_id, rolled in unit_rollup(group, self.unit_paths()).items():
+                    _add(cells.setdefault((unit_id, *suffix), {}), segment, rolled.tally)
+                continue
+            for found_slice in group:
+                base = tuple(found_slice.key[d.value] for d in query.by)
+                _add(cells.setdefault((*base, *suffix), {}), segment, found_slice.tally)
+        return cells, whole
+
+    def unit_paths(self) -> dict[int, str]:
+        """The units a roll-up reports: those within the reader's and the filter's subtree."""
+        if self._unit_paths is None:
+            scope = self.answers.scope
+            units = Unit.objects.filter(organisation_id=scope.organisation_id)
+            if scope.role == Role.MANAGER:
+                units = units.filter(path__startswith=scope.unit_path or "\x00")
+            if self.query.filters.unit_path:
+                units = units.filter(path__startswith=self.query.filters.unit_path)
+            self._unit_paths = dict(units.values_list("pk", "path").order_by("path"))
+        return self._unit_paths
+
+    def _segments(self, found: Sequence[Slice]) -> dict[int, str]:
+        """Customer id → the value of the weighting attribute, for the customers in `found`."""
+        ids = sorted(
+            {int(s.key[Dimension.CUSTOMER.value]) for s in found if s.key.get("customer_id")}
+        )
+        attribute = self.query.weight_attribute
+        out: dict[int, str] = {}
+        for start in range(0, len(ids), _CUSTOMER_BATCH):
+            batch = ids[start : start + _CUSTOMER_BATCH]
+            for customer_id, attributes in Customer.objects.filter(
+                organisation_id=self.answers.scope.organisation_id, pk__in=batch
+            ).values_list("pk", "attributes"):
+                value = (attributes or {}).get(attribute)
+                if value is not None and value != "":
+                    out[customer_id] = str(value)
+        return out
+
+    def ordered(self, cells: Mapping[tuple[Any, ...], Any]) -> list[tuple[Any, ...]]:
+        """Row keys in reading order: units down the tree for a roll-up, else by value (empty
+        values last)."""
+        if self.query.rollup:
+            paths = self.unit_paths()
+            return sorted(cells, key=lambda k: (paths.get(k[0], ""), *k[1:]))
+        return sorted(cells, key=lambda k: tuple((v is None, _sortable(v)) for v in k))
+
+    def score(self, tallies: Mapping[Any, Tally]) -> Score:
+        if not self.weighted:
+            total = reduce(add, tallies.values()) if tallies else _no_answers(self.measure)
+            return total.score(min_base=self.measure.min_base)
+        assert self.query.weights is not None
+        return weighted_score(tallies, self.query.weights, self.measure)
+
+
+def _no_answers(measure: MeasureSpec) -> Tally:
+    # queries.empty_tally looks up counts an empty row does not carry (KeyError for NPS).
+    if measure.metric == Metric.NPS:
+        return NpsTally(0, 0, 0)
+    if measure.metric == Metric.MEAN:
+        return MeanTally(0, 0.0, 0.0)
+    return ShareTally(0, 0)
+
+
+def _sortable(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _add(into: dict[Any, Tally], segment: Any, tally: Tally) -> None:
+    before = into.get(segment)
+    into[segment] = tally if before is None else before + tally  # type: ignore[operator]
+
+
+def _flags(
+    query: MetricQuery,
+    measure: MeasureSpec,
+    cells: Mapping[tuple[Any, ...], Mapping[Any, Tally]],
+    period_totals: Mapping[Any, Tally],
+) -> dict[tuple[Any, ...], tuple[str, float | None, float | None]]:
+    """Row key → (flag, BH-adjusted p, effect size), each slice against the rest of its period
+    (of everything, without a trend). A rolled-up unit's rest is everything outside its subtree,
+    so overlapping units are compared with the whole, not with the sum of the rows."""
+    groups: dict[Any, dict[tuple[Any, ...], Tally]] = defaultdict(dict)
+    for key, tallies in cells.items():
+        period = key[-1] if query.period is not None else None
+        groups[period][key] = reduce(add, tallies.values())
+    out: dict[tuple[Any, ...], tuple[str, float | None, float | None]] = {}
+    for period, group in groups.items():
+        compared = slice_vs_rest(
+            group,  # type: ignore[type-var]
+            total=period_totals.get(period),
+            min_base=measure.min_base,
+        )
+        for comparison in compared:
+            flag = "" if comparison.flag == Flag.NONE else comparison.flag.value
+            out[comparison.key] = (flag, comparison.q_value, comparison.effect_size)
+    return out
+
+
+# --- Weighting ----------------------------------------------------------------------------------
+
+
+def _check_weights(weights: Mapping[str, float]) -> None:
+    values = list(weights.values())
+    if not values:
+        raise ValidationFailed.on("weights", "name at least one segment")
+    if not all(isinstance(w, int | float) and math.isfinite(w) for w in values):
+        raise ValidationFailed.on("weights", "must all be finite numbers")
+    if any(w < 0 for w in values):
+        raise ValidationFailed.on("weights", "cannot be negative")
+    if not math.fsum(values) > 0:
+        raise ValidationFailed.on("weights", "must not sum to zero")
+
+
+def weighted_score(
+    tallies: Mapping[Any, Tally], weights: Mapping[str, float], measure: MeasureSpec
+) -> Score:
+    """The score of tallies per segment, post-stratified to the target shares in `weights`
+    (renormalised over the segments present), on Kish's effective base.
+
+    Each answer of segment s weighs w_s = t_s·N / n_s, N the answers of targeted segments, so
+    Σw = N and n_eff = (Σw)² / Σw² = 1 / Σ t_s²/n_s: the same figures as
+    `stats_weights.weighted_nps` (and share, mean) over the answers one by one.
+    """
+    present = {
+        s: t for s, t in tallies.items() if isinstance(s, str) and t.n > 0 and weights.get(s, 0) > 0
+    }
+    kind = {Metric.NPS: Measure.NPS, Metric.MEAN: Measure.MEAN}.get(measure.metric, Measure.SHARE)
+    if not present:
+        return empty_score(kind, min_base=measure.min_base, effective_n=0.0)
+    target_total = math.fsum(weights[s] for s in present)
+    answered = sum(t.n for t in present.values())
+    weight = {s: weights[s] / target_total * answered / t.n for s, t in present.items()}
+    sum_w = math.fsum(weight[s] * t.n for s, t in present.items())
+    sum_w2 = math.fsum(weight[s] ** 2 * t.n for s, t in present.items())
+    n_eff = sum_w**2 / sum_w2
+    first = next(iter(present.values()))
+    if isinstance(first, NpsTally):
+        nps = {s: t for s, t in present.items() if isinstance(t, NpsTally)}
+        return nps_from_counts(
+            promoters=math.fsum(weight[s] * t.promoters for s, t in nps.items()),
+            passives=math.fsum(weight[s] * t.passives for s, t in nps.items()),
+            detractors=math.fsum(weight[s] * t.detractors for s, t in nps.items()),
+            n=answered,
+            base=n_eff,
+            min_base=measure.min_base,
+            effective_n=n_eff,
+        )
+    if isinstance(first, ShareTally):
+        shares = {s: t for s, t in present.items() if isinstance(t, ShareTally)}
+        share = math.fsum(weight[s] * t.successes for s, t in shares.items()) / sum_w
+        return share_from_base(
+            share=min(1.0, share),
+            n=answered,
+            base=n_eff,
+            min_base=measure.min_base,
+            effective_n=n_eff,
+        )
+    means = {s: t for s, t in present.items() if isinstance(t, MeanTally)}
+    mean = math.fsum(weight[s] * t.total for s, t in means.items()) / sum_w
+    variance = None
+    if round(n_eff, 9) > 1:
+        spread = math.fsum(
+            weight[s] * (t.total_of_squares - 2 * mean * t.total + t.n * mean**2)
+            for s, t in means.items()
+        )
+        variance = max(0.0, spread) / sum_w * n_eff / (n_eff - 1)
+    return mean_from_moments(
+        mean=mean,
+        variance=variance,
+        n=answered,
+        base=n_eff,
+        min_base=measure.min_base,
+        effective_n=n_eff,
+    )
+
+
+# --- Labels -------------------------------------------------------------------------------------
+
+
+class _Labels:
+    """Human labels for row keys, each model's names read in one query."""
+
+    def __init__(self, *, scope: Scope, query: MetricQuery, keys: Iterable[tuple[Any, ...]]):
+        self.query = query
+        self.names: dict[Dimension, dict[Any, str]] = {}
+        keys = list(keys)
+        for position, dimension in enumerate(query.by):
+            values = {k[position] for k in keys if k[position] is not None}
+            self.names[dimension] = _names(scope, dimension, values)
+
+    def of(self, key: tuple[Any, ...]) -> tuple[str, ...]:
+        labels = [self._one(d, v) for d, v in zip(self.query.by, key, strict=False)]
+        if self.query.period is not None:
+            labels.append(period_label(key[-1], self.query.period))
+        return tuple(labels)
+
+    def _one(self, dimension: Dimension, value: Any) -> str:
+        if value is None or value == "":
+            return _("(none)")
+        if dimension == Dimension.WEEKDAY:
+            return str(WEEKDAYS_ABBR[int(value)])
+        if dimension == Dimension.HOUR:
+            return f"{int(value):02d}:00"
+        return self.names.get(dimension, {}).get(value, str(value))
+
+
+def _names(scope: Scope, dimension: Dimension, values: set[Any]) -> dict[Any, str]:
+    if not values:
+        return {}
+    organisation_id = scope.organisation_id
+    if dimension == Dimension.UNIT:
+        return dict(
+            Unit.objects.filter(organisation_id=organisation_id, pk__in=values).values_list(
+                "pk", "name"
+            )
+        )
+    if dimension == Dimension.UNIT_PATH:
+        ids = {int(p.rstrip(".").rsplit(".", 1)[-1]): p for p in values if p}
+        names = Unit.objects.filter(organisation_id=organisation_id, pk__in=ids)
+        return {ids[pk]: name for pk, name in names.values_list("pk", "name")}
+    models: dict[Dimension, Any] = {
+        Dimension.EMPLOYEE: (Person, "full_name"),
+        Dimension.SURVEY: (Survey, "name"),
+        Dimension.PROGRAM: (Program, "name"),
+    }
+    if dimension in models:
+        model, name = models[dimension]
+        return dict(
+            model.objects.filter(organisation_id=organisation_id, pk__in=values).values_list(
+                "pk", name
+            )
+        )
+    return {}
+
+
+# --- Side by side: competitors, relationship vs transactional -----------------------------------
+
+
+@dataclass(frozen=True)
+class _NpsQuestion:
+    key: str
+    program_id: int
+    program_kind: str
+    competitor: str
+    promoter_min: float
+    detractor_max: float
+    min_base: int
+
+
+def _nps_questions(scope: Scope) -> list[_NpsQuestion]:
+    rows = (
+        Question.objects.filter(organisation_id=scope.organisation_id, kind="nps")
+        .values_list(
+            "key",
+            "version__survey__program_id",
+            "version__survey__program__kind",
+            "competitor",
+            "version__survey__program__promoter_min",
+            "version__survey__program__detractor_max",
+            "version__survey__program__minimum_base",
+        )
+        .distinct()
+        .order_by()
+    )
+    return sorted({_NpsQuestion(*row) for row in rows}, key=lambda q: (q.key, q.program_id))
+
+
+def _nps_by_program(
+    answers: ScopedAnswers, questions: Sequence[_NpsQuestion], filters: Filters
+) -> dict[tuple[str, int], NpsTally]:
+    """(question key, program id) → the NPS tally of its answers, one query per question key
+    and set of thresholds (programs rarely differ in them)."""
+    groups: dict[tuple[str, float, float], set[int]] = defaultdict(set)
+    for question in questions:
+        groups[(question.key, question.promoter_min, question.detractor_max)].add(
+            question.program_id
+        )
+    out: dict[tuple[str, int], NpsTally] = {}
+    for (key, promoter_min, detractor_max), program_ids in groups.items():
+        measure = MeasureSpec(
+            question_key=key,
+            kind="nps",
+            metric=Metric.NPS,
+            promoter_min=promoter_min,
+            detractor_max=detractor_max,
+        )
+        for found in slices(answers, measure, by=[Dimension.PROGRAM], filters=filters):
+            program_id = found.key[Dimension.PROGRAM.value]
+            if program_id in program_ids and isinstance(found.tally, NpsTally):
+                out[(key, program_id)] = found.tally
+    return out
+
+
+def _summed(
+    tallies: Mapping[tuple[str, int], NpsTally], questions: Iterable[_NpsQuestion]
+) -> NpsTally:
+    total = NpsTally(0, 0, 0)
+    for question in {(q.key, q.program_id) for q in questions}:
+        found = tallies.get(question)
+        if found is not None:
+            total = total + found
+    return total
+
+
+def competitor_scores(*, scope: Scope, filters: Filters) -> list[MetricRow]:
+    """Our NPS from relationship surveys, then each competitor's (the surveys' "would you
+    recommend competitor X" questions, `Question.competitor`), each with its interval; key
+    ("",) for ours and (competitor,) for theirs. Empty when no relationship survey asks
+    about a competitor."""
+    _check_filters(scope, filters)
+    questions = [q for q in _nps_questions(scope) if q.program_kind == ProgramKind.RELATIONSHIP]
+    competitors = sorted({q.competitor for q in questions if q.competitor})
+    if not competitors:
+        return []
+    answers = scoped_answers(scope=scope)
+    tallies = _nps_by_program(answers, questions, filters)
+    rows: list[MetricRow] = []
+    for competitor in ["", *competitors]:
+        asked = [q for q in questions if q.competitor == competitor]
+        min_base = max(q.min_base for q in asked)
+        tally = _summed(tallies, asked)
+        label = competitor or scope.organisation.name
+        rows.append(
+            MetricRow(key=(competitor,), labels=(label,), score=tally.score(min_base=min_base))
+        )
+    return rows
+
+
+def relationship_vs_transactional(*, scope: Scope, filters: Filters) -> list[MetricRow]:
+    """NPS of relationship and of transactional programs side by side (our own NPS questions,
+    not the ones about competitors), keys ("relationship",) and ("transactional",); a kind with
+    no NPS question is left out."""
+    _check_filters(scope, filters)
+    questions = [q for q in _nps_questions(scope) if not q.competitor]
+    if not questions:
+        return []
+    answers = scoped_answers(scope=scope)
+    tallies = _nps_by_program(answers, questions, filters)
+    rows: list[MetricRow] = []
+    for kind in (ProgramKind.RELATIONSHIP, ProgramKind.TRANSACTIONAL):
+        asked = [q for q in questions if q.program_kind == kind]
+        if not asked:
+            continue
+        tally = _summed(tallies, asked)
+        rows.append(
+            MetricRow(
+                key=(kind.value,),
+                labels=(str(kind.label),),
+                score=tally.score(min_base=max(q.min_base for q in asked)),
+            )
+        )
+    return rows

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "sonda.customers",
     "sonda.surveys",
     "sonda.listening",
+    "sonda.analytics",
     "sonda.imports",
     "sonda.privacy",
     "sonda.demo",

@@ -1,0 +1,84 @@
+"""/metrics: the metrics facade over the API, scoped like every other read (managers their
+subtree, frontline employees their own answers)."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from sonda.analytics.metric_schemas import MetricsOut, MetricsQuery, table_json
+from sonda.analytics.metrics import MetricQuery, metric_table, unit_filter_path
+from sonda.analytics.queries import Dimension, Filters
+from sonda.api.auth import scope_of
+from sonda.core.errors import ValidationFailed
+
+router = Router(tags=["metrics"])
+
+# The API names a unit by id; by=unit_path is for roll-ups inside the analytics layer.
+_DIMENSIONS = {d.value: d for d in Dimension if d not in (Dimension.UNIT_PATH, Dimension.CUSTOMER)}
+
+
+def _dimensions(values: list[str]) -> tuple[Dimension, ...]:
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in _DIMENSIONS]
+    if unknown:
+        raise ValidationFailed.on(
+            "by", f"unknown dimension '{unknown[0]}' (one of {', '.join(_DIMENSIONS)})"
+        )
+    return tuple(_DIMENSIONS[name] for name in names)
+
+
+@router.get(
+    "",
+    response=MetricsOut,
+    summary="A measure by dimension and period, with n, intervals, change and flags",
+    description=(
+        "NPS (adjusted Wald interval), top-box and yes shares (Wilson) or means (t) of one "
+        "question, overall and per row of up to two dimensions and a period, on the "
+        "organisation's clock. Below the program's minimum base a row has n but no value. "
+        "`compare_previous` adds each row's change against the previous period with its "
+        "z-test (Welch's t for means); `flag_below_average` flags slices below or above the rest "
+        "under Benjamini–Hochberg. Managers see their unit subtree, frontline employees their "
+        "own answers; another organisation's survey, unit or employee is not found."
+    ),
+)
+def metrics(request: HttpRequest, query: Query[MetricsQuery]) -> dict[str, Any]:
+    scope = scope_of(request)
+    if query.date_from and query.date_to and query.date_to < query.date_from:
+        raise ValidationFailed.on("date_to", "must not be before date_from")
+    unit_path = ""
+    if query.unit_id is not None:
+        unit_path = unit_filter_path(scope=scope, unit_id=query.unit_id)
+    filters = Filters(
+        survey_id=query.survey_id,
+        program_id=query.program_id,
+        unit_path=unit_path,
+        employee_id=query.employee_id,
+        touchpoint=query.touchpoint,
+        channel=query.channel,
+        journey=query.journey,
+        stage=query.stage,
+        language=query.language,
+        complete_only=query.complete_only,
+        start=query.date_from,
+        end=query.date_to,
+    )
+    try:
+        wanted = MetricQuery(
+            question=query.question,
+            metric=query.metric,
+            by=_dimensions(query.by),
+            period=query.period,
+            filters=filters,
+            compare_previous=query.compare_previous,
+            flag_below_average=query.flag_below_average,
+            rollup=query.rollup,
+        )
+        table = metric_table(scope=scope, query=wanted)
+    except ValidationFailed as exc:
+        if exc.errors and exc.errors[0].field == "compare_previous":
+            raise ValidationFailed.on(
+                "compare_previous", "needs date_from and date_to (or a period)"
+            ) from exc
+        raise
+    return table_json(table)

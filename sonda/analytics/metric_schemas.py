@@ -1,0 +1,157 @@
+"""What /metrics takes and gives: a question, dimensions, a trend and filters in; scored rows out.
+
+Every figure travels with its n and its 95% interval; below the program's minimum base `value`,
+`low` and `high` are null and `too_few` is true, so a client cannot show a figure the base does
+not support.
+"""
+
+from datetime import date
+from typing import Any
+
+from ninja import Field, Schema
+
+from sonda.analytics.metrics import MetricRow, MetricTable
+from sonda.analytics.queries import Metric, Period
+from sonda.analytics.significance import Difference
+from sonda.analytics.stats import Score
+
+
+class MetricsQuery(Schema):
+    question: str = Field(
+        ..., min_length=1, max_length=40, description="The question's key, e.g. `ltr`."
+    )
+    metric: Metric | None = Field(
+        None,
+        description="nps, top_box, mean or yes_share; default: the question kind's headline one "
+        "(NPS for nps, top box for csat/ces/rating, yes share for yes/no).",
+    )
+    by: list[str] = Field(
+        default_factory=list,
+        description="Up to two dimensions, repeated or comma-separated: unit_id, employee_id, "
+        "touchpoint, channel, journey, stage, language, survey_id, program_id, weekday, hour.",
+    )
+    period: Period | None = Field(None, description="A trend: one row per day, week, month…")
+    date_from: date | None = Field(None, description="Answers on or after this day (local).")
+    date_to: date | None = Field(None, description="…and on or before this day.")
+    survey_id: int | None = None
+    program_id: int | None = None
+    unit_id: int | None = Field(None, description="This unit and its subtree.")
+    employee_id: int | None = None
+    touchpoint: str = Field("", max_length=100)
+    channel: str = Field("", max_length=32)
+    journey: str = Field("", max_length=100)
+    stage: str = Field("", max_length=100)
+    language: str = Field("", max_length=8)
+    complete_only: bool = Field(False, description="Only answers of complete responses.")
+    compare_previous: bool = Field(
+        False,
+        description="Each row's change against the previous period: in a trend the period "
+        "before, else the range before date_from…date_to (the previous calendar months when "
+        "the range is whole months).",
+    )
+    flag_below_average: bool = Field(
+        False,
+        description="With one dimension: each slice against the rest, flagged below or above "
+        "where the difference survives Benjamini–Hochberg at a 5% false discovery rate.",
+    )
+    rollup: bool = Field(False, description="With by=unit_id: each unit with its subtree.")
+
+
+class ChangeOut(Schema):
+    difference: float | None = Field(description="This period minus the previous one.")
+    low: float | None
+    high: float | None
+    p_value: float | None = Field(description="Two-sided test of no change.")
+
+
+class MetricRowOut(Schema):
+    key: list[Any] = Field(description="The row's dimension values, then the period's first day.")
+    labels: list[str]
+    n: int
+    effective_n: float | None = Field(None, description="Kish's base of a weighted figure.")
+    value: float | None = Field(description="Null below the minimum base.")
+    low: float | None = Field(description="95% interval, lower end (null below the base).")
+    high: float | None
+    too_few: bool
+    min_base: int
+    shares: dict[str, float] | None = Field(None, description="NPS: promoters, passives…")
+    previous_n: int | None = None
+    previous_value: float | None = None
+    change: ChangeOut | None = None
+    flag: str = Field("", description="below, above or empty.")
+    p_adjusted: float | None = Field(None, description="Benjamini–Hochberg adjusted p-value.")
+    effect: float | None = Field(None, description="Cohen's d (h for shares), slice − rest.")
+
+
+class MetricsOut(Schema):
+    question: str
+    kind: str
+    metric: str
+    min_base: int
+    previous_from: date | None = None
+    previous_to: date | None = None
+    overall: MetricRowOut
+    rows: list[MetricRowOut]
+
+
+def _plain_key(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _change(change: Difference | None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    return {
+        "difference": change.difference,
+        "low": change.low,
+        "high": change.high,
+        "p_value": change.p_value,
+    }
+
+
+def score_json(score: Score) -> dict[str, Any]:
+    """A score as the API shows it: nothing but n below the minimum base."""
+    hidden = score.too_few
+    return {
+        "n": score.n,
+        "effective_n": score.effective_n,
+        "value": None if hidden else score.value,
+        "low": None if hidden else score.low,
+        "high": None if hidden else score.high,
+        "too_few": score.too_few,
+        "min_base": score.base_min,
+        "shares": None if hidden else score.shares,
+    }
+
+
+def row_json(row: MetricRow) -> dict[str, Any]:
+    previous = row.previous
+    # A change is shown only when both sides could be shown.
+    change = (
+        row.change if previous is not None and not (previous.too_few or row.score.too_few) else None
+    )
+    return {
+        "key": [_plain_key(v) for v in row.key],
+        "labels": list(row.labels),
+        **score_json(row.score),
+        "previous_n": previous.n if previous is not None else None,
+        "previous_value": previous.shown_value if previous is not None else None,
+        "change": _change(change),
+        "flag": row.flag,
+        "p_adjusted": row.p_adjusted,
+        "effect": row.effect,
+    }
+
+
+def table_json(table: MetricTable) -> dict[str, Any]:
+    window = table.previous_range
+    return {
+        "question": table.measure.question_key,
+        "kind": table.measure.kind,
+        "metric": table.measure.metric.value,
+        "min_base": table.measure.min_base,
+        "previous_from": window[0] if window else None,
+        "previous_to": window[1] if window else None,
+        "overall": row_json(table.overall),
+        "rows": [row_json(row) for row in table.rows],
+    }

@@ -1,6 +1,8 @@
-"""The dashboards' filters: period, survey, question, channel and segment, read from the query
-string. What cannot be read is left out (a mistyped filter narrows nothing rather than failing
-the page), and what is missing gets a default, so a plain link opens a useful page.
+"""The dashboards' filters: period, survey, question and channel, read from the query string.
+
+What cannot be read is left out (a mistyped filter narrows nothing rather than failing the
+page), and what is missing gets a default, so a plain link opens a useful page. There is no
+customer-segment filter yet: the analytics Filters cannot narrow answers by a customer attribute.
 """
 
 from dataclasses import dataclass
@@ -72,7 +74,6 @@ class Choice:
     questions: list[Question]
     question: Question | None
     filters: Filters
-    segment: str
     date_from: date
     date_to: date
 
@@ -93,12 +94,6 @@ class DashboardFilterForm(forms.Form):
     )
     date_to = forms.DateField(label=_("To"), required=False, widget=DATE)
     channel = forms.CharField(label=_("Channel"), max_length=32, required=False)
-    segment = forms.CharField(
-        label=_("Customer segment"),
-        max_length=64,
-        required=False,
-        help_text=_("The value of the customers' segment attribute, e.g. retail."),
-    )
 
     def __init__(self, data: QueryDict, *, scope: Scope, **kwargs: Any) -> None:
         self.surveys = measured_surveys(scope)
@@ -164,7 +159,6 @@ class DashboardFilterForm(forms.Form):
             questions=self.questions,
             question=question,
             filters=filters,
-            segment=self.value("segment") or "",
             date_from=date_from,
             date_to=date_to,
         )

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sonda.analytics.tests.analytics_data import measured_survey
 from sonda.org.models import Person, Unit
-from sonda.org.tests.factories import PersonFactory
+from sonda.org.tests.factories import PersonFactory, UnitFactory
 from sonda.surveys.models import Answer, Response, Survey
 
 # Well inside the default period (the last twelve months), whatever the time zone.
@@ -120,6 +122,10 @@ def test_the_overview_shows_each_headline_measure_with_n_interval_and_change(wor
     assert "%" in csat
     # The CES question of the survey is a headline too, with no answers.
     assert "no answers" in unescape(row_of(html, "Easy? (ces)"))
+    # Its program is transactional: there is no relationship NPS to set beside it.
+    transactional = row_of(html, "Transactional (after interactions, bottom-up)")
+    assert "n = 92" in transactional
+    assert "Relationship (periodic" not in html
 
 
 def test_the_change_against_the_previous_period_says_whether_it_is_significant(world, client, bank):
@@ -267,3 +273,26 @@ def test_the_below_average_page_lists_the_slices_below_and_above_the_rest(world,
 def test_pages_without_a_measured_survey_say_so(world, client):
     html = page(client, world.analyst, "overview")
     assert "No published survey with a measured question yet." in html
+
+
+def queries_for(client, user, name: str) -> int:
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(reverse(f"dashboards:{name}")).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("name", ["overview", "units", "employees", "heatmap", "below_average"])
+def test_a_dashboard_costs_the_same_queries_for_two_units_or_many(world, client, bank, name):
+    few = queries_for(client, world.analyst, name)
+    for number in range(5):
+        branch = UnitFactory(
+            organisation=world.org,
+            code=f"N{number + 2}",
+            name=f"North {number + 2}",
+            parent=world.north,
+            unit_type=world.north_branch.unit_type,
+        )
+        person = PersonFactory(organisation=world.org, unit=branch)
+        store(bank, [9] * 31, unit=branch, employee=person)
+    assert queries_for(client, world.analyst, name) == few

@@ -131,6 +131,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exporting.add_argument("--chunk-size", metavar="N", help="rows read and written at a time")
 
+    reporting = commands.add_parser(
+        "report",
+        help="write a period's self-contained HTML report (and the by-unit table as CSV)",
+    )
+    reporting.add_argument("--organisation", required=True, metavar="SLUG")
+    reporting.add_argument(
+        "--period", required=True, help="2026-Q3, 2026-09, 2026 or the ISO week 2026-W36"
+    )
+    reporting.add_argument("--unit", metavar="CODE", help="a unit and its subtree")
+    reporting.add_argument("--out", required=True, metavar="FILE", help="the HTML file")
+    reporting.add_argument("--csv", metavar="FILE", help="also the by-unit table as CSV")
+    reporting.add_argument("--question", metavar="KEY", help="the main question (default: NPS)")
+    reporting.add_argument(
+        "--user", metavar="EMAIL", help="member to report as (default: the first admin)"
+    )
+
     token = commands.add_parser("token", help="create, revoke or list personal API tokens")
     actions = token.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="issue a token; prints its secret once")
@@ -179,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             call_command("rules_simulate", *_simulate_arguments(options))
         elif options.command == "export":
             call_command("export", *_export_arguments(options))
+        elif options.command == "report":
+            call_command("report", *_report_arguments(options))
         elif options.command == "token":
             call_command("token", *_token_arguments(options))
     except (CommandError, ImproperlyConfigured) as exc:
@@ -263,6 +281,20 @@ def _export_arguments(options: argparse.Namespace) -> list[str]:
         ("--to", options.date_to),
         ("--user", options.user),
         ("--chunk-size", options.chunk_size),
+    ):
+        if value is not None:
+            arguments += [flag, str(value)]
+    return arguments
+
+
+def _report_arguments(options: argparse.Namespace) -> list[str]:
+    arguments = ["--organisation", options.organisation, "--period", options.period]
+    arguments += ["--out", options.out]
+    for flag, value in (
+        ("--unit", options.unit),
+        ("--csv", options.csv),
+        ("--question", options.question),
+        ("--user", options.user),
     ):
         if value is not None:
             arguments += [flag, str(value)]

@@ -42,6 +42,7 @@ from sonda.analytics.queries import (
     Metric,
     Period,
     Slice,
+    empty_tally,
     measure_for,
     period_of,
     slices,
@@ -365,7 +366,7 @@ class _Counter:
                 _add(self.period_totals, period, found_slice.tally)
                 grouped[(period, segment)].append(found_slice)
         if not found:
-            whole[None] = _no_answers(self.measure)
+            whole[None] = empty_tally(self.measure)
         cells: dict[tuple[Any, ...], dict[Any, Tally]] = {}
         if not keyed or not (query.by or query.period is not None):
             return cells, whole
@@ -419,19 +420,10 @@ class _Counter:
 
     def score(self, tallies: Mapping[Any, Tally]) -> Score:
         if not self.weighted:
-            total = reduce(add, tallies.values()) if tallies else _no_answers(self.measure)
+            total = reduce(add, tallies.values()) if tallies else empty_tally(self.measure)
             return total.score(min_base=self.measure.min_base)
         assert self.query.weights is not None
         return weighted_score(tallies, self.query.weights, self.measure)
-
-
-def _no_answers(measure: MeasureSpec) -> Tally:
-    # queries.empty_tally looks up counts an empty row does not carry (KeyError for NPS).
-    if measure.metric == Metric.NPS:
-        return NpsTally(0, 0, 0)
-    if measure.metric == Metric.MEAN:
-        return MeanTally(0, 0.0, 0.0)
-    return ShareTally(0, 0)
 
 
 def _sortable(value: Any) -> Any:

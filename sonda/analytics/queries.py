@@ -374,11 +374,11 @@ def _aggregates(table: ir.Table, measure: MeasureSpec) -> dict[str, ir.Scalar]:
 def _tally(row: Mapping[str, Any], measure: MeasureSpec) -> Tally:
     n = int(row["n"] or 0)
     if measure.metric == Metric.NPS:
-        promoters, detractors = int(row["promoters"] or 0), int(row["detractors"] or 0)
+        promoters, detractors = int(row.get("promoters") or 0), int(row.get("detractors") or 0)
         return NpsTally(promoters, n - promoters - detractors, detractors)
     if measure.metric in (Metric.TOP_BOX, Metric.YES_SHARE):
-        return ShareTally(int(row["successes"] or 0), n)
-    return MeanTally(n, float(row["total"] or 0.0), float(row["squares"] or 0.0))
+        return ShareTally(int(row.get("successes") or 0), n)
+    return MeanTally(n, float(row.get("total") or 0.0), float(row.get("squares") or 0.0))
 
 
 def empty_tally(measure: MeasureSpec) -> Tally:

@@ -5,6 +5,7 @@ few answers, and every figure a link to the responses behind it."""
 import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -162,7 +163,7 @@ def test_a_base_below_the_minimum_is_greyed_with_its_n_and_never_a_number(world,
     assert dots[labels.index("Head office")]["value"] is None
 
 
-def chart_option(html: str, chart_id: str) -> dict:
+def chart_option(html: str, chart_id: str) -> dict[str, Any]:
     import json
 
     found = re.search(
@@ -200,7 +201,9 @@ def test_units_are_ranked_with_the_ones_below_and_above_the_rest_flagged(world, 
     assert "n = 40" in south
     assert "p &lt; 0.001" in south or "p = " in south
     # Each row drills down to its unit's responses in the period.
-    url = unescape(re.search(r'href="([^"]*unit=[^"]*)"', south).group(1))
+    link = re.search(r'href="([^"]*unit=[^"]*)"', south)
+    assert link is not None
+    url = unescape(link.group(1))
     assert f"unit={world.south_branch.pk}" in url
     assert f"survey={bank.pk}" in url
     assert "completed_from=" in url

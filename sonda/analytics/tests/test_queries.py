@@ -19,6 +19,7 @@ from sonda.analytics.queries import (
     MeasureSpec,
     Metric,
     Period,
+    empty_tally,
     measure_for,
     offset_changes,
     overall,
@@ -247,3 +248,19 @@ def test_dimensions_cannot_repeat(answers, records):
     measure = measure_for(answers=answers, question_key="ltr")
     with pytest.raises(ValidationFailed):
         slices(answers, measure, by=[Dimension.CHANNEL, Dimension.CHANNEL])
+
+
+@pytest.mark.parametrize(
+    ("kind", "metric", "top_min"),
+    [
+        ("nps", Metric.NPS, None),
+        ("csat", Metric.TOP_BOX, 4),
+        ("csat", Metric.MEAN, None),
+        ("yes_no", Metric.YES_SHARE, 1),
+    ],
+)
+def test_a_measure_without_answers_has_an_empty_tally_of_its_kind(kind, metric, top_min):
+    measure = MeasureSpec(question_key="q", kind=kind, metric=metric, top_min=top_min)
+    tally = empty_tally(measure)
+    score = tally.score(min_base=30)
+    assert (score.n, score.too_few) == (0, True)

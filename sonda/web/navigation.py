@@ -35,6 +35,9 @@ class _Area:
 
 AREAS = (
     _Area(_("Home"), "home", lambda scope: True, exact=True),
+    _Area(_("Dashboards"), "dashboards:overview", lambda scope: scope.role != Role.FRONTLINE),
+    # Frontline employees see their own results only.
+    _Area(_("My results"), "dashboards:employees", lambda scope: scope.role == Role.FRONTLINE),
     _Area(_("Units"), "org:unit_tree", may_browse_structure),
     _Area(_("People"), "org:person_list", may_browse_structure),
     _Area(_("Customers"), "customers:list", lambda scope: scope.can_read_customers),
@@ -51,7 +54,6 @@ AREAS = (
 )
 
 COMING_SOON = (
-    _("Dashboards"),
     _("Cases"),
     _("Pain map"),
     _("Initiatives"),

@@ -128,6 +128,7 @@ def test_a_user_switches_the_language_of_their_pages(world, page, live_server):
     nav = page.get_by_role("navigation", name="Główna")
     assert nav.get_by_role("link").all_inner_texts() == [
         "Strona główna",
+        "Pulpity",
         "Jednostki",
         "Pracownicy",
         "Odpowiedzi",

@@ -14,6 +14,7 @@ LOCALE = Path(__file__).resolve().parents[2] / "locale"
 NAVIGATION = {
     "en": [
         "Home",
+        "Dashboards",
         "Units",
         "People",
         "Customers",
@@ -28,6 +29,7 @@ NAVIGATION = {
     ],
     "ro": [
         "Acasă",
+        "Tablouri de bord",
         "Unități",
         "Persoane",
         "Clienți",
@@ -42,6 +44,7 @@ NAVIGATION = {
     ],
     "pl": [
         "Strona główna",
+        "Pulpity",
         "Jednostki",
         "Pracownicy",
         "Klienci",

@@ -254,13 +254,23 @@ def _local_seconds(
 
 
 def _period_key(
-    days: ir.IntegerValue, period: Period, span: tuple[int, int] | None
+    days: ir.IntegerValue,
+    period: Period,
+    span: tuple[int, int] | None,
+    *,
+    utc: ir.IntegerValue,
+    zone: ZoneInfo,
 ) -> ir.IntegerValue:
-    """The day number of the first day of each answer's period (`days` is its local day number).
+    """The day number of the first day of each answer's period (`days` is its local day number,
+    `utc` its UTC epoch second).
 
     Days and weeks are arithmetic; months, quarters and years are a CASE over the period starts
-    within the answers' time range, listed here from the calendar. A flat CASE stays small
-    where calendar arithmetic in SQL nests too deep for SQLite's parser.
+    within the answers' time range, listed here from the calendar, each start as the UTC second
+    of its local midnight. The CASE compares the UTC seconds, not the local day: the local day
+    is itself a CASE over the zone's offsets, which a flat CASE would evaluate once per period
+    start for every answer (slow over millions of answers). The CASE is a binary search, a few
+    comparisons per answer and a nesting depth (log₂ of the periods) that SQLite's parser takes,
+    where calendar arithmetic in SQL nests too deep for it.
     """
     if period == Period.DAY:
         return days
@@ -275,10 +285,21 @@ def _period_key(
     while starts[-1] < last:
         starts.append(_next_period(starts[-1], period))
     numbers = [(day - EPOCH).days for day in starts]
-    later = [(days >= number, ibis.literal(number)) for number in reversed(numbers[1:])]
-    if not later:
+    if len(numbers) == 1:
         return ibis.literal(numbers[0]) + days * 0
-    return ibis.cases(*later, else_=ibis.literal(numbers[0]))
+    bounds = [int(_day_start(day, zone).timestamp()) for day in starts]
+
+    def latest(low: int, high: int) -> ir.IntegerValue:
+        # The last start in numbers[low..high] that the answer is at or after (numbers[low]
+        # when it is before them all).
+        if low == high:
+            return ibis.literal(numbers[low])
+        middle = (low + high + 1) // 2
+        return ibis.cases(
+            (utc >= bounds[middle], latest(middle, high)), else_=latest(low, middle - 1)
+        )
+
+    return latest(0, len(numbers) - 1)
 
 
 def _next_period(start: date, period: Period) -> date:
@@ -421,7 +442,13 @@ def slices(
         else:
             keys[dimension.value] = table[dimension.value]
     if period is not None and local is not None:
-        keys[PERIOD] = _period_key(local // SECONDS_PER_DAY, Period(period), span)
+        keys[PERIOD] = _period_key(
+            local // SECONDS_PER_DAY,
+            Period(period),
+            span,
+            utc=_epoch_seconds(table),
+            zone=scoped.time_zone,
+        )
     aggregates = _aggregates(table, measure)
     if keys:
         expr = table.group_by(**keys).aggregate(**aggregates).order_by(*keys)

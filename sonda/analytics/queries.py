@@ -232,10 +232,15 @@ def offset_changes(zone: ZoneInfo, start: int, end: int) -> list[tuple[int, int]
     return changes
 
 
+def _whole_seconds(moment: ir.TimestampValue) -> ir.IntegerValue:
+    """Whole UTC seconds since the epoch. Engines disagree on the fraction (DuckDB and
+    PostgreSQL keep microseconds, SQLite and Spark drop them), so floor it."""
+    return moment.epoch_seconds().cast("float64").floor().cast("int64")
+
+
 def _epoch_seconds(table: ir.Table) -> ir.IntegerValue:
-    """Whole UTC seconds since the epoch of each answer. Engines disagree on the fraction
-    (DuckDB and PostgreSQL keep microseconds, SQLite and Spark drop them), so floor it."""
-    return table.answered_at.epoch_seconds().cast("float64").floor().cast("int64")
+    """Whole UTC seconds since the epoch of each answer."""
+    return _whole_seconds(table.answered_at)
 
 
 def _local_seconds(
@@ -371,8 +376,12 @@ def _span(scoped: ScopedAnswers, table: ir.Table, filters: Filters) -> tuple[int
         start = _day_start(filters.start, scoped.time_zone)
         end = _day_start(filters.end + timedelta(days=1), scoped.time_zone)
         return int(start.timestamp()), int(end.timestamp())
-    seconds = _epoch_seconds(table)
-    row = scoped.run(table.aggregate(low=seconds.min(), high=seconds.max()))[0]
+    # The first and last moments, then their seconds: the conversion runs twice, not once per
+    # answer (flooring keeps the order, so the result is the same).
+    answered = table.answered_at
+    row = scoped.run(
+        table.aggregate(low=_whole_seconds(answered.min()), high=_whole_seconds(answered.max()))
+    )[0]
     if row["low"] is None:
         return None
     return int(row["low"]), int(row["high"]) + 1

@@ -10,7 +10,7 @@ resolution, middleware, queries, template rendering) and the number of SQL queri
 makes. The baselines, rendered the same way in the same run, are the home page and the
 responses list; each page's median is printed as a ratio to the home page's.
 
-    .venv/bin/python bench/dashboards.py [--scale full|small|tiny] [--requests 20]
+    .venv/bin/python bench/dashboards.py [--scale full|small|tiny] [--requests 20] [--var-dir DIR]
 
 The issue's bar: every dashboard page in ≤ 300 ms server time on the demo data set (full scale).
 """
@@ -72,7 +72,8 @@ def _percentile(values: list[float], share: float) -> float:
 
 def parent(args: argparse.Namespace) -> list[Page]:
     sys.path.insert(0, str(REPO))
-    with tempfile.TemporaryDirectory(prefix="sonda-bench-") as var_dir:
+    with tempfile.TemporaryDirectory(prefix="sonda-bench-") as scratch:
+        var_dir = args.var_dir or scratch
         env = _environment(var_dir)
         started = time.perf_counter()
         for command in (["migrate"], ["demo", "--scale", args.scale]):
@@ -87,15 +88,18 @@ def parent(args: argparse.Namespace) -> list[Page]:
             f"demo ({args.scale} scale) ready in {time.perf_counter() - started:.0f} s", flush=True
         )
         command = [sys.executable, __file__, "--child", "--requests", str(args.requests)]
-        process = subprocess.run(
-            command, env=env, cwd=REPO, stdout=subprocess.PIPE, text=True, check=False
-        )
-    pages: list[Page] = []
-    for line in process.stdout.splitlines():
-        if line.startswith(RESULT_PREFIX):
-            pages = [Page(**page) for page in json.loads(line.removeprefix(RESULT_PREFIX))]
-        else:
-            print(line, flush=True)
+        pages: list[Page] = []
+        # Streamed: a page's line is printed as soon as it is measured.
+        with subprocess.Popen(
+            command, env=env, cwd=REPO, stdout=subprocess.PIPE, text=True
+        ) as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                if line.startswith(RESULT_PREFIX):
+                    found = json.loads(line.removeprefix(RESULT_PREFIX))
+                    pages = [Page(**page) for page in found]
+                else:
+                    print(line, end="", flush=True)
     if process.returncode != 0 or not pages:
         raise SystemExit(f"the benchmark failed (exit {process.returncode})")
     home = {page.reader: page.median_ms for page in pages if page.name == "home"}
@@ -175,6 +179,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--scale", choices=("full", "small", "tiny"), default="full")
     parser.add_argument("--requests", type=int, default=20, help="timed requests per page")
+    parser.add_argument(
+        "--var-dir",
+        default="",
+        help="keep the demo in this SONDA_VAR_DIR (reused when it holds one already; "
+        "the demo command leaves an existing demo as it is) instead of a scratch folder",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.requests < 1:

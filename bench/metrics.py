@@ -588,8 +588,10 @@ def child(args: argparse.Namespace) -> None:
     if engine_name == "duckdb":
         load_s = _write_parquet(world, data, args.out)
         size = Path(args.out).stat().st_size / 1e6
+        started = time.perf_counter()
         engine = duckdb_engine(args.out, organisation_id=world.scope.organisation_id)
-        where = f"Parquet file of {size:,.0f} MB"
+        ready_s = time.perf_counter() - started
+        where = f"Parquet file of {size:,.0f} MB (DuckDB engine ready in {ready_s:.1f} s)"
     else:
         load_s = _load_sql(world, args.answers)
         where = "database"

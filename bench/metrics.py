@@ -32,7 +32,6 @@ import argparse
 import json
 import math
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -43,10 +42,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import psycopg
+from scratch import child_environment, postgres_drop, postgres_scratch
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = os.environ.get(
@@ -108,30 +107,8 @@ class Run:
     months: int
 
 
-def _postgres_scratch(admin_url: str) -> str:
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {SCRATCH_DATABASE}")
-    parts = urlsplit(admin_url)
-    return urlunsplit(parts._replace(path=f"/{SCRATCH_DATABASE}"))
-
-
-def _postgres_drop(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DATABASE} WITH (FORCE)")
-
-
 def _child(engine: str, url: str, args: argparse.Namespace, var_dir: str) -> Run:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SONDA_DATABASE_URL": url,
-        "SONDA_SECRET_KEY": secrets.token_urlsafe(32),
-        "SONDA_VAR_DIR": var_dir,
-        "SONDA_LOG_LEVEL": "WARNING",
-    }
-    for name in ("SONDA_DEBUG", "SONDA_TESTING"):
-        env.pop(name, None)  # DEBUG would keep every query in memory
+    env = child_environment(url, var_dir)
     command = [sys.executable, __file__, "--child", engine, "--answers", str(args.answers)]
     command += ["--repeat", str(args.repeat), "--out", str(Path(var_dir) / "answers.parquet")]
     process = subprocess.run(
@@ -167,14 +144,14 @@ def parent(args: argparse.Namespace) -> list[Run]:
                 runs.append(_child(engine, f"sqlite:///{var_dir}/bench.sqlite3", args, var_dir))
                 continue
             try:
-                url = _postgres_scratch(args.postgres_url)
+                url = postgres_scratch(args.postgres_url, SCRATCH_DATABASE)
             except psycopg.OperationalError as exc:
                 print(f"SKIPPED PostgreSQL: no server answers at {args.postgres_url} ({exc})")
                 continue
             try:
                 runs.append(_child(engine, url, args, var_dir))
             finally:
-                _postgres_drop(args.postgres_url)
+                postgres_drop(args.postgres_url, SCRATCH_DATABASE)
     print()
     print(
         f"{'engine':<11} {'query':<27} {'answers':>11} {'Sonda s':>8} {'pandas s':>9} "

@@ -16,16 +16,15 @@ import csv
 import io
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from scratch import child_environment, postgres_drop, postgres_scratch
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "docs" / "examples"
@@ -71,29 +70,8 @@ def csv_text(rows: int) -> str:
 # --- the parent: one child process per engine ----------------------------------------------------
 
 
-def _postgres_scratch(admin_url: str) -> str:
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DATABASE}")
-        conn.execute(f"CREATE DATABASE {SCRATCH_DATABASE}")
-    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{SCRATCH_DATABASE}"))
-
-
-def _postgres_drop(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DATABASE} WITH (FORCE)")
-
-
 def _child(engine: str, url: str, rows: int, var_dir: str) -> dict[str, Any]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SONDA_DATABASE_URL": url,
-        "SONDA_SECRET_KEY": secrets.token_urlsafe(32),
-        "SONDA_VAR_DIR": var_dir,
-        "SONDA_LOG_LEVEL": "WARNING",
-    }
-    for name in ("SONDA_DEBUG", "SONDA_TESTING"):
-        env.pop(name, None)  # DEBUG would keep every query in memory
+    env = child_environment(url, var_dir)
     command = [sys.executable, __file__, "--child", engine, "--rows", str(rows)]
     process = subprocess.run(
         command, env=env, cwd=REPO, stdout=subprocess.PIPE, text=True, check=False
@@ -118,14 +96,14 @@ def parent(args: argparse.Namespace) -> list[dict[str, Any]]:
                 runs.append(_child(engine, url, args.rows, var_dir))
             elif engine == "postgresql":
                 try:
-                    url = _postgres_scratch(args.postgres_url)
+                    url = postgres_scratch(args.postgres_url, SCRATCH_DATABASE)
                 except psycopg.OperationalError as exc:
                     print(f"SKIPPED PostgreSQL: no server answers at {args.postgres_url} ({exc})")
                     continue
                 try:
                     runs.append(_child(engine, url, args.rows, var_dir))
                 finally:
-                    _postgres_drop(args.postgres_url)
+                    postgres_drop(args.postgres_url, SCRATCH_DATABASE)
             else:
                 raise SystemExit(f"--engines: unknown engine '{engine}' (sqlite, postgresql)")
     print()

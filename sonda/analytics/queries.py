@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -194,11 +195,17 @@ class Slice:
 
     key: dict[str, Any]
     tally: Tally
-    score: Score
+    min_base: int = DEFAULT_MIN_BASE
 
     @property
     def n(self) -> int:
         return self.tally.n
+
+    @cached_property
+    def score(self) -> Score:
+        # Built when asked: callers that merge tallies (roll-ups, trends, weights) score the
+        # merged tallies instead, and thousands of cells need not be scored twice.
+        return self.tally.score(min_base=self.min_base)
 
 
 # --- Local time ---------------------------------------------------------------------------------
@@ -471,7 +478,7 @@ def slices(
         key = {name: _plain(row[name]) for name in keys}
         if period is not None:
             key[PERIOD] = _period_start(int(key[PERIOD]))
-        out.append(Slice(key=key, tally=tally, score=tally.score(min_base=measure.min_base)))
+        out.append(Slice(key=key, tally=tally, min_base=measure.min_base))
     return out
 
 
@@ -488,7 +495,7 @@ def overall(
     """The measure over all the answers in scope that meet the filters."""
     found = slices(answers, measure, filters=filters)
     tally = found[0].tally if found else empty_tally(measure)
-    return Slice(key={}, tally=tally, score=tally.score(min_base=measure.min_base))
+    return Slice(key={}, tally=tally, min_base=measure.min_base)
 
 
 def unit_rollup(found: Sequence[Slice], unit_paths: Mapping[int, str]) -> dict[int, Slice]:
@@ -502,7 +509,7 @@ def unit_rollup(found: Sequence[Slice], unit_paths: Mapping[int, str]) -> dict[i
             raise ValidationFailed.on("by", "a roll-up needs slices by unit_path")
         by_path[str(path)] = found_slice.tally
     out: dict[int, Slice] = {}
-    min_base = found[0].score.base_min if found else DEFAULT_MIN_BASE
+    min_base = found[0].min_base if found else DEFAULT_MIN_BASE
     for unit_id, unit_path in unit_paths.items():
         within = [t for p, t in by_path.items() if p.startswith(unit_path)]
         if not within:
@@ -513,6 +520,6 @@ def unit_rollup(found: Sequence[Slice], unit_paths: Mapping[int, str]) -> dict[i
         out[unit_id] = Slice(
             key={Dimension.UNIT.value: unit_id},
             tally=total,
-            score=total.score(min_base=min_base),
+            min_base=min_base,
         )
     return out

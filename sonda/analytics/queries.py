@@ -179,6 +179,9 @@ class Filters:
     journey: str = ""
     stage: str = ""
     language: str = ""
+    # Only the answers of these customers (a segment: e.g. the customers with an attribute's
+    # value, found by the caller); None means any customer, an empty set none.
+    customer_ids: frozenset[int] | None = None
     complete_only: bool = False  # only answers of complete responses
     start: date | None = None
     end: date | None = None
@@ -364,6 +367,11 @@ def _measured(scoped: ScopedAnswers, measure: MeasureSpec, filters: Filters) -> 
     conditions += [t[name] == value for name, value in exact.items() if value is not None]
     if filters.unit_path:
         conditions.append(t.unit_path.startswith(filters.unit_path))
+    if filters.customer_ids is not None:
+        if filters.customer_ids:
+            conditions.append(t.customer_id.isin(sorted(filters.customer_ids)))
+        else:
+            conditions.append(ibis.literal(False))
     if filters.complete_only:
         conditions.append(t.is_complete)
     # Compared as epoch seconds: a timestamp literal is written differently by each engine

@@ -264,3 +264,11 @@ def test_a_measure_without_answers_has_an_empty_tally_of_its_kind(kind, metric, 
     tally = empty_tally(measure)
     score = tally.score(min_base=30)
     assert (score.n, score.too_few) == (0, True)
+
+
+def test_a_segment_of_no_customers_has_no_answers_and_none_means_any(answers, records):
+    measure = measure_for(answers=answers, question_key="ltr")
+    assert overall(answers, measure, filters=Filters(customer_ids=frozenset())).n == 0
+    assert overall(answers, measure, filters=Filters(customer_ids=None)).n == len(
+        of(records, "ltr")
+    )

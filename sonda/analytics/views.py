@@ -4,8 +4,15 @@ below (or above) the rest.
 Every figure comes from `sonda.analytics.metrics` under the request's Scope, so a manager's
 pages count only their subtree's answers and a frontline employee's only their own. Each table
 row and chart point links to the responses list with the filters that select the answers
-behind it (the list has no weekday, hour, journey or stage filter: those links narrow by what
-it has, the period, survey and channel).
+behind it: the period, survey, channel and employee of the page, and the slice's own value —
+its unit (the unit alone, or with its subtree on a roll-up), employee, channel, touchpoint,
+journey, stage, language, survey, program, or its weekday and hour, which the list reads on the
+organisation's clock from the answers' time just as the analytics layer does. The list opens
+under the reader's own scope, so a link never shows more than the figure counted.
+
+What a link cannot narrow: a slice of answers without a value (no unit, no journey…) opens
+every response of the page's filters, and responses whose headline question was left
+unanswered are listed although the figure does not count them.
 """
 
 from collections.abc import Callable, Sequence
@@ -42,7 +49,7 @@ from sonda.analytics.queries import Dimension, Period, period_of
 from sonda.analytics.significance import Difference
 from sonda.analytics.stats import Score
 from sonda.org.models import Person
-from sonda.org.selectors import person_get
+from sonda.org.selectors import person_get, unit_list
 from sonda.web.pages import scoped_page
 
 # Managers read their subtree's dashboards; frontline employees read only their own figures.
@@ -56,9 +63,13 @@ _RESPONSE_FILTER = {
     Dimension.EMPLOYEE: "employee",
     Dimension.CHANNEL: "channel",
     Dimension.TOUCHPOINT: "touchpoint",
+    Dimension.JOURNEY: "journey",
+    Dimension.STAGE: "stage",
     Dimension.LANGUAGE: "language",
     Dimension.SURVEY: "survey",
     Dimension.PROGRAM: "program",
+    Dimension.WEEKDAY: "weekday",  # 0 = Monday, as the list reads it
+    Dimension.HOUR: "hour",
 }
 
 
@@ -106,12 +117,17 @@ def _month_end(first: date) -> date:
     return following - timedelta(days=1)
 
 
-def _slice_url(choice: Choice, dimensions: Sequence[Dimension], key: Sequence[Any]) -> str:
+def _slice_url(
+    choice: Choice, dimensions: Sequence[Dimension], key: Sequence[Any], *, rollup: bool = False
+) -> str:
     narrower: dict[str, Any] = {}
     for dimension, value in zip(dimensions, key, strict=False):
         name = _RESPONSE_FILTER.get(dimension)
         if name is not None and value is not None:
             narrower[name] = value
+    if "unit" in narrower and not rollup:
+        # A unit's row counts its own answers; the list's unit filter takes its subtree.
+        narrower["unit_only"] = 1
     return responses_url(choice, **narrower)
 
 
@@ -155,10 +171,16 @@ def _lines(
     choice: Choice,
     dimensions: Sequence[Dimension],
     page: Callable[[tuple[Any, ...]], str] | None = None,
+    *,
+    rollup: bool = False,
 ) -> list[Line]:
     return [
         replace(
-            _line(row, label=_label(row, dimensions), url=_slice_url(choice, dimensions, row.key)),
+            _line(
+                row,
+                label=_label(row, dimensions),
+                url=_slice_url(choice, dimensions, row.key, rollup=rollup),
+            ),
             page=page(row.key) if page is not None else "",
         )
         for row in rows
@@ -214,6 +236,17 @@ def _trend(scope: Scope, choice: Choice) -> list[Line]:
     return lines
 
 
+def dashboard_subject(scope: Scope) -> str:
+    """Whose results the dashboards show: a manager's unit (their figures count its subtree
+    only), else the organisation."""
+    if scope.role == Role.MANAGER and scope.unit_path:
+        unit = unit_list(scope=scope).filter(path=scope.unit_path).values_list("name", flat=True)
+        name = unit.first()
+        if name:
+            return name
+    return scope.organisation.name
+
+
 def _context(form: DashboardFilterForm, choice: Choice, **extra: Any) -> dict[str, Any]:
     question_label = choice.label(choice.question) if choice.question else ""
     return {
@@ -244,7 +277,7 @@ def _by(
             rollup=rollup,
         ),
     )
-    return _lines(table.rows, choice, dimensions, page)
+    return _lines(table.rows, choice, dimensions, page, rollup=rollup)
 
 
 # --- Pages --------------------------------------------------------------------------------------
@@ -276,6 +309,7 @@ def overview(request: HttpRequest, scope: Scope) -> HttpResponse:
         _context(
             form,
             choice,
+            subject=dashboard_subject(scope),
             headline_lines=headlines,
             trend=trend,
             trend_chart=charts.trend_chart([line.point() for line in trend], name=name),

@@ -80,6 +80,9 @@ class ResponseQuery(Schema):
     program_id: int | None = None
     status: ResponseStatus | None = None
     unit_id: int | None = Field(None, description="Responses of this unit and the units below.")
+    unit_only: bool = Field(
+        False, description="With `unit_id`: only the unit's own responses, not the units below."
+    )
     employee_id: int | None = None
     channel: str = Field("", max_length=32)
     touchpoint: str = Field("", max_length=100)
@@ -90,6 +93,18 @@ class ResponseQuery(Schema):
     )
     completed_to: date | None = Field(None, description="Completed on or before this day.")
     has_text: bool | None = Field(None, description="With (true) or without (false) open text.")
+    journey: str = Field("", max_length=100, description="The journey's exact label.")
+    stage: str = Field("", max_length=100, description="The journey stage's exact label.")
+    weekday: int | None = Field(
+        None,
+        ge=0,
+        le=6,
+        description="Answered on this day of the week, 0 = Monday … 6 = Sunday, on the "
+        "organisation's clock (as the dashboards count answers by weekday).",
+    )
+    hour: int | None = Field(
+        None, ge=0, le=23, description="Answered in this hour, 0 … 23, on the organisation's clock."
+    )
 
     def filters(self) -> ResponseFilters:
         return ResponseFilters(
@@ -97,6 +112,7 @@ class ResponseQuery(Schema):
             program_id=self.program_id,
             status=self.status.value if self.status else "",
             unit_id=self.unit_id,
+            unit_only=self.unit_only,
             employee_id=self.employee_id,
             channel=self.channel,
             touchpoint=self.touchpoint,
@@ -105,6 +121,10 @@ class ResponseQuery(Schema):
             completed_from=self.completed_from,
             completed_to=self.completed_to,
             has_text=self.has_text,
+            journey=self.journey,
+            stage=self.stage,
+            weekday=self.weekday,
+            hour=self.hour,
         )
 
 

@@ -5,7 +5,9 @@ unit is in their subtree; a frontline employee those about their own work (the r
 is their own person record). Anything else is "not found".
 
 The same filters serve the responses page, the API and the exports, so a download holds exactly
-the rows the list shows.
+the rows the list shows. They also select exactly the answers behind a dashboard figure: the
+weekday and hour of an answer are read on the organisation's clock from its `answered_at`, as
+the analytics layer reads them, so a heat-map cell links to the responses it counted.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -15,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from sonda.accounts.access import Scope
 from sonda.accounts.models import Role
@@ -41,6 +44,7 @@ class ResponseFilters:
     program_id: int | None = None
     status: str = ""  # partial | complete
     unit_id: int | None = None  # the unit and everything below it
+    unit_only: bool = False  # with unit_id: the unit's own responses, not its subtree's
     employee_id: int | None = None
     channel: str = ""
     touchpoint: str = ""
@@ -49,12 +53,17 @@ class ResponseFilters:
     completed_from: date | None = None  # inclusive, in the organisation's time zone
     completed_to: date | None = None  # inclusive
     has_text: bool | None = None  # with (True) or without (False) an open answer
+    journey: str = ""
+    stage: str = ""
+    # When answered, on the organisation's clock: 0 = Monday … 6 = Sunday, and 0 … 23.
+    weekday: int | None = None
+    hour: int | None = None
 
     def given(self) -> dict[str, Any]:
         """The filters that narrow anything, JSON-ready (for the audit log and links)."""
         out: dict[str, Any] = {}
         for name, value in asdict(self).items():
-            if value is None or value == "":
+            if value is None or value == "" or (name == "unit_only" and not value):
                 continue
             out[name] = value.isoformat() if isinstance(value, date) else value
         return out
@@ -87,6 +96,31 @@ def completed_window(
         else None
     )
     return start, end
+
+
+def _narrows_answer_time(filters: ResponseFilters) -> bool:
+    return filters.weekday is not None or filters.hour is not None
+
+
+def _answered_on_local_clock(
+    answers: QuerySet[Answer], scope: Scope, filters: ResponseFilters
+) -> QuerySet[Answer]:
+    """The answers given on the filters' weekday and hour of the organisation's clock.
+
+    The database converts each `answered_at` to the zone, daylight saving included, on SQLite
+    and PostgreSQL alike (as a list of UTC ranges it would take one per day of the period).
+    """
+    zone = _time_zone(scope)
+    if filters.weekday is not None:
+        # ISO weekdays run 1 = Monday … 7 = Sunday; ours, like the dashboards', 0 … 6.
+        answers = answers.annotate(
+            local_weekday=ExtractIsoWeekDay("answered_at", tzinfo=zone)
+        ).filter(local_weekday=filters.weekday + 1)
+    if filters.hour is not None:
+        answers = answers.annotate(local_hour=ExtractHour("answered_at", tzinfo=zone)).filter(
+            local_hour=filters.hour
+        )
+    return answers
 
 
 def _visible_responses(scope: Scope) -> QuerySet[Response]:
@@ -137,9 +171,13 @@ def response_list(*, scope: Scope, filters: ResponseFilters | None = None) -> Qu
         "channel": f.channel or None,
         "touchpoint": f.touchpoint or None,
         "language": f.language or None,
+        "journey": f.journey or None,
+        "stage": f.stage or None,
     }
     responses = responses.filter(**{k: v for k, v in exact.items() if v is not None})
-    if f.unit_id is not None:
+    if f.unit_id is not None and f.unit_only:
+        responses = responses.filter(unit_id=f.unit_id)
+    elif f.unit_id is not None:
         path = _unit_path(scope, f.unit_id)
         if path is None:
             return responses.none()
@@ -152,6 +190,13 @@ def response_list(*, scope: Scope, filters: ResponseFilters | None = None) -> Qu
     if f.has_text is not None:
         with_text = Exists(_text_answers().filter(response=OuterRef("pk")))
         responses = responses.filter(with_text if f.has_text else ~with_text)
+    if _narrows_answer_time(f):
+        # Every answer of a response carries the response's answer time (its completion, or
+        # its start while partial), so one answer on the clock's slot places the response.
+        on_the_clock = _answered_on_local_clock(
+            Answer.objects.filter(response=OuterRef("pk")), scope, f
+        )
+        responses = responses.filter(Exists(on_the_clock))
     return responses.select_related("survey", "version", "unit", "employee").order_by(
         "-started_at", "-id"
     )
@@ -226,11 +271,15 @@ def answer_list(*, scope: Scope, filters: ResponseFilters | None = None) -> Quer
         "channel": f.channel or None,
         "touchpoint": f.touchpoint or None,
         "language": f.language or None,
+        "journey": f.journey or None,
+        "stage": f.stage or None,
     }
     answers = answers.filter(**{k: v for k, v in exact.items() if v is not None})
     if f.status:
         answers = answers.filter(is_complete=f.status == ResponseStatus.COMPLETE)
-    if f.unit_id is not None:
+    if f.unit_id is not None and f.unit_only:
+        answers = answers.filter(unit_id=f.unit_id)
+    elif f.unit_id is not None:
         path = _unit_path(scope, f.unit_id)
         if path is None:
             return answers.none()
@@ -245,6 +294,8 @@ def answer_list(*, scope: Scope, filters: ResponseFilters | None = None) -> Quer
     if f.has_text is not None:
         with_text = Exists(_text_answers().filter(response_id=OuterRef("response_id")))
         answers = answers.filter(with_text if f.has_text else ~with_text)
+    if _narrows_answer_time(f):
+        answers = _answered_on_local_clock(answers, scope, f)
     return answers.order_by("pk")
 
 

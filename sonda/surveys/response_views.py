@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -37,8 +38,15 @@ def _unit_label(unit: Unit) -> str:
     return f"{'— ' * unit.depth}{unit.name} ({unit.code})"
 
 
+EVERY = ("", _("All"))
+# 0 = Monday … 6 = Sunday and 0 … 23, as the dashboards count them: their links use the numbers.
+WEEKDAY_CHOICES = [EVERY, *((str(day), name) for day, name in sorted(WEEKDAYS.items()))]
+HOUR_CHOICES = [EVERY, *((str(hour), f"{hour:02d}:00–{hour:02d}:59") for hour in range(24))]
+
+
 class ResponseFilterForm(forms.Form):
-    """The list's filters, read from the query string; an unreadable filter is left out."""
+    """The list's filters, read from the query string; an unreadable filter is left out and
+    its error shown on the form."""
 
     survey = forms.TypedChoiceField(label=_("Survey"), coerce=int, required=False)
     program = forms.TypedChoiceField(label=_("Program"), coerce=int, required=False)
@@ -46,15 +54,38 @@ class ResponseFilterForm(forms.Form):
     unit = forms.TypedChoiceField(
         label=_("Unit (with the units inside it)"), coerce=int, required=False
     )
+    unit_only = forms.BooleanField(
+        label=_("Only the unit itself, not the units inside it"), required=False
+    )
     employee = forms.TypedChoiceField(label=_("Employee"), coerce=int, required=False)
     channel = forms.CharField(label=_("Channel"), max_length=32, required=False)
     touchpoint = forms.CharField(label=_("Touchpoint"), max_length=100, required=False)
+    journey = forms.CharField(label=_("Journey"), max_length=100, required=False)
+    stage = forms.CharField(label=_("Journey stage"), max_length=100, required=False)
     language = forms.ChoiceField(label=_("Language"), required=False)
     completed_from = forms.DateField(
         label=_("Completed from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     completed_to = forms.DateField(
         label=_("Completed to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    weekday = forms.TypedChoiceField(
+        label=_("Day of the week"),
+        coerce=int,
+        required=False,
+        choices=WEEKDAY_CHOICES,
+        help_text=_("When answered, on the organisation's clock."),
+        error_messages={
+            "invalid_choice": _("Choose a day from 0 (Monday) to 6 (Sunday), not %(value)s.")
+        },
+    )
+    hour = forms.TypedChoiceField(
+        label=_("Hour of the day"),
+        coerce=int,
+        required=False,
+        choices=HOUR_CHOICES,
+        help_text=_("When answered, on the organisation's clock."),
+        error_messages={"invalid_choice": _("Choose an hour from 0 to 23, not %(value)s.")},
     )
     has_text = forms.ChoiceField(
         label=_("Open answer"),
@@ -68,7 +99,7 @@ class ResponseFilterForm(forms.Form):
     def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = filter_choices(scope=scope)
-        every = ("", _("All"))
+        every = EVERY
         self._choices("survey", [every, *((str(s.pk), s.name) for s in choices["surveys"])])
         self._choices("program", [every, *((str(p.pk), p.name) for p in choices["programs"])])
         self._choices("status", [every, *ResponseStatus.choices])
@@ -104,6 +135,7 @@ class ResponseFilterForm(forms.Form):
             program_id=value("program"),
             status=value("status") or "",
             unit_id=value("unit"),
+            unit_only=bool(value("unit_only")),
             employee_id=value("employee"),
             channel=value("channel") or "",
             touchpoint=value("touchpoint") or "",
@@ -112,6 +144,10 @@ class ResponseFilterForm(forms.Form):
             completed_from=value("completed_from"),
             completed_to=value("completed_to"),
             has_text=None if has_text is None else has_text == "yes",
+            journey=value("journey") or "",
+            stage=value("stage") or "",
+            weekday=value("weekday"),
+            hour=value("hour"),
         )
 
 

@@ -258,7 +258,7 @@ def test_the_weekday_hour_page_draws_a_heat_map_of_the_answers(world, client, ba
     # All the answers came at one moment: one cell, its hour and weekday on the local clock.
     (cell,) = series["data"]
     assert len(cell["value"]) == 3
-    assert "cannot filter by weekday or hour" in html
+    assert "links to the responses answered then" in html
 
 
 def test_the_below_average_page_lists_the_slices_below_and_above_the_rest(world, client, bank):

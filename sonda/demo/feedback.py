@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from sonda.accounts.access import Scope, scope_for
 from sonda.accounts.models import User
+from sonda.core.calendar import day_number, zone
 from sonda.demo.bank import ANALYST_LOGIN, DEMO_BRANCH, DEMO_TEAM, FRONTLINE_LOGIN
 from sonda.demo.experience import (
     BRANCH_SECOND_VERSION,
@@ -213,6 +214,7 @@ def _responses_write(
     """Draw each visit's answers and write responses and answers, a chunk at a time."""
     at = timestamp_adapter()
     organisation_id = bank.organisation.pk
+    time_zone = zone(bank.organisation.time_zone)
     units = {code: unit.pk for code, unit in bank.units.items()}
     people = {number: person.pk for number, person in bank.people.items()}
     link_ids = {code: link.pk for code, link in links.items()}
@@ -222,7 +224,7 @@ def _responses_write(
     responses = complete_count = answers = 0
     for start in range(0, len(visits), CHUNK):
         response_rows: list[tuple[Any, ...]] = []
-        drawn_answers: list[tuple[dict[str, tuple[int, str]], list[DrawnAnswer]]] = []
+        drawn_answers: list[tuple[dict[str, tuple[int, str]], list[DrawnAnswer], int]] = []
         for visit in visits[start : start + CHUNK]:
             survey = demo[SURVEY_OF_SETTING[visit.setting]]
             second = visit.setting == "branch" and visit.day.day >= BRANCH_SECOND_VERSION
@@ -247,9 +249,10 @@ def _responses_write(
                 else service_answers(rng, situation, with_wait=second)
             )
             started = at(visit.started)
-            completed = (
-                at(visit.started + timedelta(seconds=rng.randint(45, 420))) if complete else None
+            finished = (
+                visit.started + timedelta(seconds=rng.randint(45, 420)) if complete else None
             )
+            completed = at(finished) if finished is not None else None
             response_rows.append(
                 (
                     organisation_id,
@@ -275,16 +278,19 @@ def _responses_write(
                     completed,
                 )
             )
-            drawn_answers.append((questions[version_id], drawn))
+            day = day_number(finished or visit.started, time_zone)
+            drawn_answers.append((questions[version_id], drawn, day))
             complete_count += complete
         bulk_insert(Response, RESPONSE_COLUMNS, response_rows)
         ids = response_ids_after(organisation_id, last_id, len(response_rows))
         last_id = ids[-1]
         staged = []
-        for response_id, (keys, given) in zip(ids, drawn_answers, strict=True):
+        for response_id, (keys, given, day) in zip(ids, drawn_answers, strict=True):
             for key, number, text, choice in given:
                 question_id, kind = keys[key]
-                staged.append((answers, response_id, question_id, key, kind, number, text, choice))
+                staged.append(
+                    (answers, response_id, question_id, key, kind, number, text, choice, day)
+                )
                 answers += 1
         answers_write(staged)
         responses += len(response_rows)

@@ -62,6 +62,7 @@ STAGE_COLUMNS = (
     ("value_number", "double precision"),
     ("value_text", "text"),
     ("value_choice", "varchar(64)"),
+    ("local_day", "integer"),  # of the answer's time, on the organisation's calendar
 )
 
 
@@ -112,7 +113,8 @@ def answers_staged() -> Iterator[None]:
 
 
 def answers_write(rows: Sequence[Sequence[Any]]) -> int:
-    """Write staged answers (seq, response, question, key, kind, number, text, choice) with their
+    """Write staged answers (seq, response, question, key, kind, number, text, choice, local
+    day) with their
     responses' context; how many were written."""
     if not rows:
         return 0
@@ -153,6 +155,7 @@ def answers_write(rows: Sequence[Sequence[Any]]) -> int:
         "stage": "r.stage",
         "language": "r.language",
         "answered_at": "COALESCE(r.completed_at, r.started_at)",
+        "local_day": "a.local_day",
         "is_complete": "r.status = %s",
     }
     targets = ", ".join(quote(column[name]) for name in copied)

@@ -29,6 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from sonda.accounts.access import CONFIGURE, Scope
+from sonda.core.calendar import day_number, zone
 from sonda.core.errors import Conflict, ValidationFailed
 from sonda.customers.identities import IdentityKey, identity_normalise
 from sonda.customers.services import customers_resolve_bulk
@@ -441,6 +442,7 @@ ANSWER_COLUMNS = (
     "stage",
     "language",
     "answered_at",
+    "local_day",
     "is_complete",
     "question_id",
     "question_key",
@@ -511,6 +513,7 @@ def _write(questions: SurveyQuestions, plans: list[PlannedResponse]) -> int:
     now = db_time(timezone.now())
     last_page = max((s.page for s in questions.specs), default=1)
     organisation_id = survey.organisation_id
+    time_zone = zone(survey.organisation.time_zone)
     created = 0
     for batch in chunks(plans, BATCH):
         completed = {plan.external_id: db_time(plan.completed_at) for plan in batch}
@@ -569,6 +572,7 @@ def _write(questions: SurveyQuestions, plans: list[PlannedResponse]) -> int:
                 plan.context.get("stage", ""),
                 plan.language,
                 completed[plan.external_id],
+                day_number(plan.completed_at, time_zone),
                 True,
             )
             for key, values in plan.answers.items():

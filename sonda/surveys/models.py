@@ -317,6 +317,9 @@ class Answer(TenantModel):
     stage = models.CharField(max_length=100, blank=True)
     language = models.CharField(max_length=8)
     answered_at = models.DateTimeField()
+    # The day of answered_at on the organisation's calendar (days since 1970-01-01): analytics
+    # groups and filters by it, and the daily tallies are keyed by it (sonda.core.calendar).
+    local_day = models.IntegerField()
     is_complete = models.BooleanField(default=False)
 
     class Meta:
@@ -336,3 +339,64 @@ class Answer(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.question_key}={self.value_number or self.value_choice or '…'}"
+
+
+TALLY_POINTS = range(11)  # the scale points counted one by one: 0…10 covers every scale
+
+
+class DailyTally(models.Model):
+    """The scored answers of one organisation, question, survey, unit and local day, counted:
+    how many, their sum and sum of squares, and how many gave each point 0…10.
+
+    Kept exact by database triggers on the answers table (migration 0007): every insert,
+    update and delete of an answer with a number adds to or takes from its day's row, in the
+    same transaction, whoever writes (the survey pages, the API, imports by COPY, the demo).
+    Analytics reads these rows instead of the answers when a query needs nothing finer than a
+    unit and a day (sonda.analytics.queries): NPS with any thresholds, top-box shares, means
+    and their intervals all follow from the counts. Plain integer keys, not foreign keys: the
+    rows follow the answers and nothing else points at them. A unit id of 0 means "no unit".
+    """
+
+    organisation_id = models.IntegerField()
+    question_key = models.CharField(max_length=40)
+    kind = models.CharField(max_length=16)
+    program_id = models.IntegerField()
+    survey_id = models.IntegerField()
+    unit_id = models.IntegerField()
+    unit_path = models.CharField(max_length=1000)
+    local_day = models.IntegerField()
+    is_complete = models.BooleanField()
+    n = models.IntegerField()
+    total = models.FloatField()
+    squares = models.FloatField()
+    c0 = models.IntegerField()
+    c1 = models.IntegerField()
+    c2 = models.IntegerField()
+    c3 = models.IntegerField()
+    c4 = models.IntegerField()
+    c5 = models.IntegerField()
+    c6 = models.IntegerField()
+    c7 = models.IntegerField()
+    c8 = models.IntegerField()
+    c9 = models.IntegerField()
+    c10 = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "organisation_id",
+                    "question_key",
+                    "kind",
+                    "survey_id",
+                    "unit_id",
+                    "unit_path",
+                    "local_day",
+                    "is_complete",
+                ],
+                name="daily_tally_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question_key} on day {self.local_day}: {self.n}"

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from sonda.core.calendar import day_number, zone
 from sonda.core.errors import Conflict, FieldError, SondaError, ValidationFailed
 from sonda.listening.models import InvitationStatus
 from sonda.listening.services import invitation_mark
@@ -126,6 +127,7 @@ def _answer_rows(
     complete: bool,
 ) -> list[Answer]:
     rows = []
+    local_day = _local_day(response, answered_at)
     for key, values in parsed.items():
         question = questions.rows[key]
         for value in values:
@@ -152,10 +154,16 @@ def _answer_rows(
                     stage=response.stage,
                     language=response.language,
                     answered_at=answered_at,
+                    local_day=local_day,
                     is_complete=complete,
                 )
             )
     return rows
+
+
+def _local_day(response: Response, moment: datetime) -> int:
+    # The organisation comes with the response (select_related) on the survey pages.
+    return day_number(moment, zone(response.organisation.time_zone))
 
 
 def _unit_path(response: Response) -> str:
@@ -210,7 +218,7 @@ def response_save_page(
     with transaction.atomic():
         response = (
             Response.objects.select_for_update(of=("self",))
-            .select_related("survey__program", "unit")
+            .select_related("survey__program", "unit", "organisation")
             .get(pk=response_id)
         )
         if response.status == ResponseStatus.COMPLETE:
@@ -252,7 +260,7 @@ def response_complete(*, response_id: int, now: datetime | None = None) -> Respo
     with transaction.atomic():
         response = (
             Response.objects.select_for_update(of=("self",))
-            .select_related("survey__program", "unit")
+            .select_related("survey__program", "unit", "organisation")
             .get(pk=response_id)
         )
         if response.status == ResponseStatus.COMPLETE:
@@ -275,7 +283,11 @@ def response_complete(*, response_id: int, now: datetime | None = None) -> Respo
         if hidden:
             # An answer given before a later change made its question hidden is not kept.
             Answer.objects.filter(response=response, question_key__in=hidden).delete()
-        Answer.objects.filter(response=response).update(is_complete=True, answered_at=completed_at)
+        Answer.objects.filter(response=response).update(
+            is_complete=True,
+            answered_at=completed_at,
+            local_day=_local_day(response, completed_at),
+        )
         response.status = ResponseStatus.COMPLETE
         response.completed_at = completed_at
         response.save(update_fields=["status", "completed_at", "updated_at"])
@@ -416,7 +428,7 @@ def response_finish(
     with transaction.atomic():
         response = (
             Response.objects.select_for_update(of=("self",))
-            .select_related("survey", "unit", "version")
+            .select_related("survey", "unit", "version", "organisation")
             .get(pk=response_id)
         )
         if response.status == ResponseStatus.COMPLETE:
@@ -474,7 +486,11 @@ def response_finish(
             if any(key not in parsed for key in shown):
                 Answer.objects.filter(response=response).exclude(
                     question_key__in=list(parsed)
-                ).update(is_complete=True, answered_at=completed_at)
+                ).update(
+                    is_complete=True,
+                    answered_at=completed_at,
+                    local_day=_local_day(response, completed_at),
+                )
             response.status = ResponseStatus.COMPLETE
             response.completed_at = completed_at
             response.current_page = page

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from sonda.accounts.access import Scope
+from sonda.core.calendar import day_number
+from sonda.core.testing.calendar import organisation_zone
 from sonda.org.models import Person, Unit
 from sonda.surveys.models import Answer, Response, Survey
 from sonda.surveys.tests.factories import make_program, make_published_survey
@@ -104,6 +106,7 @@ def generate(
     Response.objects.bulk_create(stored, batch_size=500)
     answers: list[Answer] = []
     records: list[Record] = []
+    time_zone = organisation_zone(organisation_id)
     for response, values in plans:
         for key, value in values.items():
             question = questions[key]
@@ -125,6 +128,7 @@ def generate(
                     channel=response.channel,
                     language=response.language,
                     answered_at=response.completed_at,
+                    local_day=day_number(response.completed_at, time_zone),
                     is_complete=True,
                 )
             )

@@ -4,6 +4,8 @@ one question of a survey, all at one time, unit, employee and customer."""
 from collections.abc import Sequence
 from datetime import datetime
 
+from sonda.core.calendar import day_number
+from sonda.core.testing.calendar import organisation_zone
 from sonda.customers.models import Customer
 from sonda.org.models import Person, Unit
 from sonda.surveys.models import Answer, Response, Survey
@@ -22,6 +24,7 @@ def store(
 ) -> None:
     version = survey.versions.get(status="published")
     question = version.questions.get(key=key)
+    time_zone = organisation_zone(survey.organisation_id)
     responses = Response.objects.bulk_create(
         [
             Response(
@@ -59,6 +62,7 @@ def store(
             channel=channel,
             language="en",
             answered_at=at,
+            local_day=day_number(at, time_zone),
             is_complete=True,
         )
         for response, value in zip(responses, values, strict=True)

@@ -13,6 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sonda.analytics.tests.analytics_data import measured_survey
+from sonda.core.calendar import day_number
+from sonda.core.testing.calendar import organisation_zone
 from sonda.org.models import Person, Unit
 from sonda.org.tests.factories import PersonFactory, UnitFactory
 from sonda.surveys.models import Answer, Response, Survey
@@ -34,6 +36,7 @@ def store(
     promoters, 3 for passives and 1 for detractors."""
     version = survey.versions.get(status="published")
     questions = {q.key: q for q in version.questions.all()}
+    time_zone = organisation_zone(survey.organisation_id)
     responses = Response.objects.bulk_create(
         [
             Response(
@@ -73,6 +76,7 @@ def store(
                     channel=channel,
                     language="en",
                     answered_at=at,
+                    local_day=day_number(at, time_zone),
                     is_complete=True,
                 )
             )

@@ -18,6 +18,31 @@ router = Router(tags=["metrics"])
 _DIMENSIONS = {d.value: d for d in Dimension if d not in (Dimension.UNIT_PATH, Dimension.CUSTOMER)}
 
 
+def _weights(values: list[str]) -> dict[str, float] | None:
+    """The target share per value, e.g. {"business": 0.3, "retail": 0.7} from
+    "business:0.3,retail:0.7" or the pairs repeated; None when no weights are asked for.
+    Signs and sums are MetricQuery's to check."""
+    pairs = [pair.strip() for value in values for pair in value.split(",") if pair.strip()]
+    if not pairs:
+        return None
+    out: dict[str, float] = {}
+    for pair in pairs:
+        segment, colon, share = pair.rpartition(":")
+        segment = segment.strip()
+        try:
+            number = float(share) if colon and segment else None
+        except ValueError:
+            number = None
+        if number is None:
+            raise ValidationFailed.on(
+                "weights", f"'{pair}' is not value:share (e.g. business:0.3,retail:0.7)"
+            )
+        if segment in out:
+            raise ValidationFailed.on("weights", f"names '{segment}' twice")
+        out[segment] = number
+    return out
+
+
 def _dimensions(values: list[str]) -> tuple[Dimension, ...]:
     names = [name.strip() for value in values for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in _DIMENSIONS]
@@ -38,8 +63,12 @@ def _dimensions(values: list[str]) -> tuple[Dimension, ...]:
         "organisation's clock. Below the program's minimum base a row has n but no value. "
         "`compare_previous` adds each row's change against the previous period with its "
         "z-test (Welch's t for means); `flag_below_average` flags slices below or above the rest "
-        "under Benjamini–Hochberg. Managers see their unit subtree, frontline employees their "
-        "own answers; another organisation's survey, unit or employee is not found."
+        "under Benjamini–Hochberg. `segment_attribute` and `segment_value` count only the "
+        "answers of the customers in a segment (tier=business); `weight_attribute` and "
+        "`weights` (`business:0.3,retail:0.7`) post-stratify each figure to target shares of "
+        "a customer attribute's values and report Kish's effective base as `effective_n`. "
+        "Managers see their unit subtree, frontline employees their own answers; another "
+        "organisation's survey, unit or employee is not found."
     ),
 )
 def metrics(request: HttpRequest, query: Query[MetricsQuery]) -> dict[str, Any]:
@@ -73,6 +102,10 @@ def metrics(request: HttpRequest, query: Query[MetricsQuery]) -> dict[str, Any]:
             compare_previous=query.compare_previous,
             flag_below_average=query.flag_below_average,
             rollup=query.rollup,
+            weights=_weights(query.weights),
+            weight_attribute=query.weight_attribute.strip(),
+            segment_attribute=query.segment_attribute.strip(),
+            segment_value=query.segment_value.strip(),
         )
         table = metric_table(scope=scope, query=wanted)
     except ValidationFailed as exc:

@@ -6,8 +6,8 @@ here means what a chart shows is decided (and tested) in Python. Options hold da
 functions, so they survive JSON.
 
 Figures below the minimum base are left out (null), never drawn: a chart must not show what
-the table greys out. Each point carries `url`, the responses behind it, which charts.js follows
-on a click.
+the table greys out (the heat map greys their cells, without a score). Each point carries
+`url`, the responses behind it, which charts.js follows on a click.
 """
 
 from collections.abc import Sequence
@@ -24,6 +24,8 @@ BRAND = "#1b4f8a"
 BAND = "#8fb3dd"
 BELOW = "#b3261e"
 ABOVE = "#1e7b34"
+TOO_FEW = "#d9d9d9"
+FLAG_MARKERS = {"below": "▼", "above": "▲"}
 WEEKDAYS = (
     gettext_lazy("Mon"),
     gettext_lazy("Tue"),
@@ -174,21 +176,39 @@ def ranked_chart(points: Sequence[Point], *, name: str) -> dict[str, Any]:
 
 
 def heatmap_chart(cells: Sequence[tuple[int, int, Point]], *, name: str) -> dict[str, Any]:
-    """Weekday (0 = Monday) × hour cells coloured by score; cells with too few answers are left
-    blank. Flagged cells get a border in their colour."""
+    """Weekday (0 = Monday) × hour cells coloured by score. Cells with too few answers are
+    grey, in a series of their own that the colour scale leaves alone (their value is their n,
+    not a score). Flagged cells get a border in their colour and a ▼ or ▲, which reads without
+    colour too. Every cell carries the url of its responses."""
     data: list[dict[str, Any]] = []
+    too_few: list[dict[str, Any]] = []
     values: list[float] = []
     for weekday, hour, point in cells:
         value = _value(point)
         if value is None:
+            too_few.append({"value": [hour, weekday, point.score.n], "url": point.url})
             continue
         values.append(value)
         item: dict[str, Any] = {"value": [hour, weekday, value], "url": point.url}
-        if point.flag in ("below", "above"):
+        if point.flag in FLAG_MARKERS:
             item["itemStyle"] = {"borderColor": _flag_colour(point.flag), "borderWidth": 3}
+            item["label"] = {"show": True, "formatter": FLAG_MARKERS[point.flag]}
         data.append(item)
     low = min(values) if values else 0
     high = max(values) if values else 1
+    series: list[dict[str, Any]] = [
+        {"name": name, "type": "heatmap", "data": data, "label": {"show": False}}
+    ]
+    if too_few:
+        series.append(
+            {
+                "name": _("Too few answers (n)"),
+                "type": "heatmap",
+                "data": too_few,
+                "label": {"show": False},
+                "itemStyle": {"color": TOO_FEW},
+            }
+        )
     return {
         "aria": {"enabled": True},
         "grid": {"left": 8, "right": 16, "top": 16, "bottom": 56, "containLabel": True},
@@ -196,6 +216,7 @@ def heatmap_chart(cells: Sequence[tuple[int, int, Point]], *, name: str) -> dict
         "xAxis": {"type": "category", "data": [f"{h:02d}" for h in range(24)], "name": _("Hour")},
         "yAxis": {"type": "category", "data": [str(day) for day in WEEKDAYS], "inverse": True},
         "visualMap": {
+            "seriesIndex": 0,
             "min": low,
             "max": high if high > low else low + 1,
             "calculable": True,
@@ -204,5 +225,5 @@ def heatmap_chart(cells: Sequence[tuple[int, int, Point]], *, name: str) -> dict
             "bottom": 0,
             "inRange": {"color": ["#f3d3cf", "#f7f4ea", "#cfe3f5", BRAND]},
         },
-        "series": [{"name": name, "type": "heatmap", "data": data, "label": {"show": False}}],
+        "series": series,
     }

@@ -1,8 +1,12 @@
 """The dashboards' filters: period, survey, question and channel, read from the query string.
 
 What cannot be read is left out (a mistyped filter narrows nothing rather than failing the
-page), and what is missing gets a default, so a plain link opens a useful page. There is no
-customer-segment filter yet: the analytics Filters cannot narrow answers by a customer attribute.
+page), and what is missing gets a default, so a plain link opens a useful page.
+
+The segment filter (`segment=tier=business`) counts only the answers of the organisation's
+customers with that attribute value. Its list offers the segments found on the customers
+(`customer_segment_choices`, bounded); a well-formed segment from a link that the list lacks is
+kept and offered too, so a shared link reads the same for everyone.
 """
 
 from dataclasses import dataclass
@@ -16,7 +20,14 @@ from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from sonda.accounts.access import Scope
+from sonda.analytics.metrics import segment_filters
 from sonda.analytics.queries import METRICS_OF_KIND, Dimension, Filters
+from sonda.customers.selectors import (
+    SEGMENT_ATTRIBUTE,
+    SEGMENT_VALUE_MAX_LENGTH,
+    CustomerSegment,
+    customer_segment_choices,
+)
 from sonda.surveys.models import Question, Survey, VersionStatus
 from sonda.surveys.response_selectors import in_language
 
@@ -60,6 +71,24 @@ def measured_questions(survey: Survey) -> list[Question]:
     )
 
 
+def segment_of(raw: str | None) -> CustomerSegment | None:
+    """The segment a `segment=tier=business` parameter names; None when it names none."""
+    attribute, equals, value = (raw or "").partition("=")
+    value = value.strip()
+    if (
+        not equals
+        or not SEGMENT_ATTRIBUTE.match(attribute.strip())
+        or not value
+        or len(value) > SEGMENT_VALUE_MAX_LENGTH
+    ):
+        return None
+    return CustomerSegment(attribute.strip(), value)
+
+
+def segment_key(segment: CustomerSegment) -> str:
+    return f"{segment.attribute}={segment.value}"
+
+
 def question_label(question: Question, survey: Survey) -> str:
     text = in_language(question.text, get_language() or "", survey.default_language)
     return f"{text} ({question.key})" if text else question.key
@@ -76,6 +105,7 @@ class Choice:
     filters: Filters
     date_from: date
     date_to: date
+    segment: CustomerSegment | None = None  # already applied to `filters`
 
     @property
     def headline_questions(self) -> list[Question]:
@@ -94,8 +124,15 @@ class DashboardFilterForm(forms.Form):
     )
     date_to = forms.DateField(label=_("To"), required=False, widget=DATE)
     channel = forms.CharField(label=_("Channel"), max_length=32, required=False)
+    segment = forms.ChoiceField(
+        label=_("Segment"),
+        required=False,
+        help_text=_("Only the answers of customers with this attribute value."),
+        error_messages={"invalid_choice": _("Choose a segment from the list.")},
+    )
 
     def __init__(self, data: QueryDict, *, scope: Scope, **kwargs: Any) -> None:
+        self.scope = scope
         self.surveys = measured_surveys(scope)
         values = data.copy()
         start, end = default_period(timezone.localdate())
@@ -120,6 +157,11 @@ class DashboardFilterForm(forms.Form):
             "question",
             [(q.key, question_label(q, survey)) for q in self.questions if survey] or [EVERY],
         )
+        segments = customer_segment_choices(scope=scope)
+        asked = segment_of(values.get("segment"))
+        if asked is not None and asked not in segments:
+            segments.append(asked)
+        self._choices("segment", [EVERY, *((segment_key(s), str(s)) for s in segments)])
 
     def _survey(self, raw: str | None) -> Survey | None:
         by_id = {str(s.pk): s for s in self.surveys}
@@ -147,6 +189,7 @@ class DashboardFilterForm(forms.Form):
         key = self.value("question")
         question = next((q for q in self.questions if q.key == key), None)
         survey = self.chosen_survey
+        segment = segment_of(self.value("segment"))
         filters = Filters(
             survey_id=survey.pk if survey else None,
             employee_id=employee_id,
@@ -158,9 +201,10 @@ class DashboardFilterForm(forms.Form):
             survey=survey,
             questions=self.questions,
             question=question,
-            filters=filters,
+            filters=segment_filters(scope=self.scope, filters=filters, segment=segment),
             date_from=date_from,
             date_to=date_to,
+            segment=segment,
         )
 
 

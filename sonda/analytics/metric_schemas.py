@@ -51,10 +51,40 @@ class MetricsQuery(Schema):
     )
     flag_below_average: bool = Field(
         False,
-        description="With one dimension: each slice against the rest, flagged below or above "
-        "where the difference survives Benjamini–Hochberg at a 5% false discovery rate.",
+        description="With one or two dimensions: each slice (with two, each pair of values, "
+        "e.g. a weekday at an hour) against the rest, flagged below or above where the "
+        "difference survives Benjamini–Hochberg at a 5% false discovery rate over all the "
+        "slices tested.",
     )
     rollup: bool = Field(False, description="With by=unit_id: each unit with its subtree.")
+    segment_attribute: str = Field(
+        "",
+        max_length=64,
+        description="With segment_value: only the answers of the organisation's customers in "
+        "this segment, e.g. segment_attribute=tier&segment_value=business. A list attribute "
+        "(products) holds a customer in one segment per element. A segment no customer is in "
+        "counts no answers (n = 0), it is not an error.",
+    )
+    segment_value: str = Field("", max_length=200, description="The segment's value.")
+    weight_attribute: str = Field(
+        "",
+        max_length=64,
+        description="With weights: the customer attribute whose values the weights are for, "
+        "e.g. tier.",
+    )
+    weights: list[str] = Field(
+        default_factory=list,
+        description="Post-stratify each figure to target shares of the weight_attribute's "
+        "values: `value:share` pairs, comma-separated or repeated, e.g. "
+        "`weights=business:0.3,retail:0.7` (a value cannot contain a comma). Shares must be "
+        "0 or more and not all 0; they are renormalised over the values each row has, so "
+        "30 and 70 mean the same as 0.3 and 0.7. An answer weighs its value's target share "
+        "divided by that value's share of the row's answers; answers whose customer has no "
+        "targeted value (or a list, such as products) weigh 0 and are not in `n`. Each row "
+        "then reports `effective_n`, Kish's effective base (Σw)²/Σw², on which its interval "
+        "and minimum base rest. Not with flag_below_average, whose tests compare unweighted "
+        "answers.",
+    )
 
 
 class ChangeOut(Schema):
@@ -68,7 +98,11 @@ class MetricRowOut(Schema):
     key: list[Any] = Field(description="The row's dimension values, then the period's first day.")
     labels: list[str]
     n: int
-    effective_n: float | None = Field(None, description="Kish's base of a weighted figure.")
+    effective_n: float | None = Field(
+        None,
+        description="Weighted figures: Kish's effective base (Σw)²/Σw², on which the interval "
+        "and the minimum base rest; null when unweighted.",
+    )
     value: float | None = Field(description="Null below the minimum base.")
     low: float | None = Field(description="95% interval, lower end (null below the base).")
     high: float | None
@@ -90,6 +124,10 @@ class MetricsOut(Schema):
     min_base: int
     previous_from: date | None = None
     previous_to: date | None = None
+    segment_attribute: str | None = Field(None, description="The segment counted, if any.")
+    segment_value: str | None = None
+    weight_attribute: str | None = Field(None, description="Weighted by, if weighted.")
+    weights: dict[str, float] | None = Field(None, description="The target shares, as asked.")
     overall: MetricRowOut
     rows: list[MetricRowOut]
 
@@ -145,6 +183,7 @@ def row_json(row: MetricRow) -> dict[str, Any]:
 
 def table_json(table: MetricTable) -> dict[str, Any]:
     window = table.previous_range
+    query = table.query
     return {
         "question": table.measure.question_key,
         "kind": table.measure.kind,
@@ -152,6 +191,10 @@ def table_json(table: MetricTable) -> dict[str, Any]:
         "min_base": table.measure.min_base,
         "previous_from": window[0] if window else None,
         "previous_to": window[1] if window else None,
+        "segment_attribute": query.segment_attribute or None,
+        "segment_value": query.segment_value or None,
+        "weight_attribute": query.weight_attribute or None,
+        "weights": dict(query.weights) if query.weights is not None else None,
         "overall": row_json(table.overall),
         "rows": [row_json(row) for row in table.rows],
     }

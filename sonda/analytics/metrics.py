@@ -15,6 +15,11 @@ the row has. Answers whose customer has no such segment (or a segment without a 
 The cost: the query groups by customer as well, so it returns about one row per customer and
 slice instead of one per slice, and the customers' attributes are read from the operational
 database; fine for a dashboard's filters, not for ten million answers at once.
+
+A segment (a customer attribute and value, e.g. tier=business) narrows the answers to those of
+the organisation's customers in it: `segment_filters` looks the customers up and hands their ids
+to the query as `Filters.customer_ids`. A segment no customer is in counts no answers (n = 0,
+"too few answers"), it is not an error: whether a value exists is not the question asked.
 """
 
 import calendar
@@ -64,6 +69,13 @@ from sonda.analytics.stats import (
 )
 from sonda.core.errors import NotFound, ValidationFailed
 from sonda.customers.models import Customer
+from sonda.customers.selectors import (
+    SEGMENT_ATTRIBUTE,
+    SEGMENT_VALUE_MAX_LENGTH,
+    CustomerSegment,
+    customer_segment_members,
+    segment_texts,
+)
 from sonda.org.models import Person, Unit
 from sonda.surveys.models import Program, ProgramKind, Question, Survey
 
@@ -82,10 +94,12 @@ class MetricQuery:
     period: Period | None = None  # a trend: one row per period (and per `by` key)
     filters: Filters = field(default_factory=Filters)
     compare_previous: bool = False  # each row gets its change vs the previous period
-    flag_below_average: bool = False  # with one `by`: slice_vs_rest flags (BH-controlled)
+    flag_below_average: bool = False  # with `by`: slice_vs_rest flags (BH-controlled)
     weights: Mapping[str, float] | None = None  # target share per value of a segment attribute
     weight_attribute: str = ""  # e.g. "tier"
     rollup: bool = False  # with by=(UNIT,): each unit with its whole subtree's answers
+    segment_attribute: str = ""  # with segment_value: only the answers of customers in it
+    segment_value: str = ""
 
     def __post_init__(self) -> None:
         if not self.question:
@@ -98,8 +112,9 @@ class MetricQuery:
             raise ValidationFailed.on("by", "names a dimension twice")
         if self.rollup and by != (Dimension.UNIT,):
             raise ValidationFailed.on("rollup", "rolls up by unit only: by=unit_id")
-        if self.flag_below_average and len(by) != 1:
-            raise ValidationFailed.on("flag_below_average", "needs exactly one dimension in by")
+        if self.flag_below_average and not by:
+            # Two dimensions flag each pair of values (a weekday at an hour) against the rest.
+            raise ValidationFailed.on("flag_below_average", "needs one or two dimensions in by")
         if self.weights is not None:
             _check_weights(self.weights)
             if not self.weight_attribute:
@@ -108,6 +123,25 @@ class MetricQuery:
                 raise ValidationFailed.on(
                     "flag_below_average", "flags compare unweighted answers; drop the weights"
                 )
+        elif self.weight_attribute:
+            raise ValidationFailed.on("weights", "are required with weight_attribute")
+        if self.weight_attribute and not SEGMENT_ATTRIBUTE.match(self.weight_attribute):
+            raise ValidationFailed.on("weight_attribute", _ATTRIBUTE_FORMAT)
+        self._check_segment()
+
+    def _check_segment(self) -> None:
+        if self.segment_attribute and not self.segment_value:
+            raise ValidationFailed.on("segment_value", "is required with segment_attribute")
+        if self.segment_value and not self.segment_attribute:
+            raise ValidationFailed.on("segment_attribute", "is required with segment_value")
+        if self.segment_attribute:
+            check_segment(CustomerSegment(self.segment_attribute, self.segment_value))
+
+    @property
+    def segment(self) -> CustomerSegment | None:
+        if not self.segment_attribute:
+            return None
+        return CustomerSegment(self.segment_attribute, self.segment_value)
 
 
 @dataclass(frozen=True)
@@ -203,6 +237,30 @@ def _previous_period_start(start: date, period: Period) -> date:
 
 # --- Scoped look-ups for filters ----------------------------------------------------------------
 
+_ATTRIBUTE_FORMAT = "letters, digits, '_', '.' or '-' (no '__'), at most 64"
+
+
+def check_segment(segment: CustomerSegment) -> None:
+    """ValidationFailed naming segment_attribute or segment_value when either is malformed."""
+    if not SEGMENT_ATTRIBUTE.match(segment.attribute):
+        raise ValidationFailed.on("segment_attribute", _ATTRIBUTE_FORMAT)
+    if not segment.value.strip():
+        raise ValidationFailed.on("segment_value", "must not be blank")
+    if len(segment.value) > SEGMENT_VALUE_MAX_LENGTH:
+        raise ValidationFailed.on("segment_value", f"at most {SEGMENT_VALUE_MAX_LENGTH} characters")
+
+
+def segment_filters(*, scope: Scope, filters: Filters, segment: CustomerSegment | None) -> Filters:
+    """`filters` narrowed to the answers of the organisation's customers in `segment` (and of
+    the customers `filters` already names, if any); unchanged without a segment."""
+    if segment is None:
+        return filters
+    check_segment(segment)
+    members = customer_segment_members(scope=scope, segment=segment)
+    if filters.customer_ids is not None:
+        members = members & filters.customer_ids
+    return replace(filters, customer_ids=members)
+
 
 def unit_filter_path(*, scope: Scope, unit_id: int) -> str:
     """The path of a unit to narrow a query to; NotFound outside the organisation or, for a
@@ -241,7 +299,7 @@ def metric_table(*, scope: Scope, query: MetricQuery, engine: Engine | None = No
         measure = measure_for(answers=answers, question_key=query.question, metric=query.metric)
     except NotFound as exc:
         raise ValidationFailed.on("question", f"no measured question '{query.question}'") from exc
-    filters = query.filters
+    filters = segment_filters(scope=scope, filters=query.filters, segment=query.segment)
     counted = _Counter(answers=answers, measure=measure, query=query)
     cells, whole = counted.cells(filters)
     period_totals = dict(counted.period_totals)
@@ -406,8 +464,11 @@ class _Counter:
                 organisation_id=self.answers.scope.organisation_id, pk__in=batch
             ).values_list("pk", "attributes"):
                 value = (attributes or {}).get(attribute)
-                if value is not None and value != "":
-                    out[customer_id] = str(value)
+                # Read as the segment filter reads it (5.0 is "5", true is "true"); a list
+                # puts a customer in several segments at once, which weighting cannot.
+                texts = segment_texts(value) if not isinstance(value, list) else set()
+                if len(texts) == 1:
+                    out[customer_id] = texts.pop()
         return out
 
     def ordered(self, cells: Mapping[tuple[Any, ...], Any]) -> list[tuple[Any, ...]]:

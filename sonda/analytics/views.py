@@ -411,18 +411,24 @@ def heatmap(request: HttpRequest, scope: Scope) -> HttpResponse:
     weekdays: list[Line] = []
     hours: list[Line] = []
     if choice.question is not None:
+        # Each weekday-at-an-hour cell against all the other answers, Benjamini–Hochberg over
+        # every cell tested; weekdays and hours are also tested each on their own, since a
+        # weak hour spread over the week may show in no single cell.
         dimensions = (Dimension.WEEKDAY, Dimension.HOUR)
         table = metric_table(
             scope=scope,
-            query=MetricQuery(question=choice.question.key, by=dimensions, filters=choice.filters),
+            query=MetricQuery(
+                question=choice.question.key,
+                by=dimensions,
+                filters=choice.filters,
+                flag_below_average=True,
+            ),
         )
         lines = _lines(table.rows, choice, dimensions)
         for row, line in zip(table.rows, lines, strict=True):
             weekday, hour = row.key[0], row.key[1]
             if isinstance(weekday, int) and isinstance(hour, int):
                 cells.append((weekday, hour, line.point()))
-        # Flags compare the slices of one dimension with the rest, so weekdays and hours are
-        # tested each on their own, over all the answers.
         weekdays = _by(scope, choice, (Dimension.WEEKDAY,))
         hours = _by(scope, choice, (Dimension.HOUR,))
     return render(
@@ -434,10 +440,17 @@ def heatmap(request: HttpRequest, scope: Scope) -> HttpResponse:
             lines=lines,
             weekdays=weekdays,
             hours=hours,
+            flagged_cells=_worst_first([line for line in lines if line.flagged]),
             flagged=[line for line in weekdays + hours if line.flagged],
             chart=charts.heatmap_chart(cells, name=_("Score")),
         ),
     )
+
+
+def _worst_first(lines: Sequence[Line]) -> list[Line]:
+    """Flagged lines: the ones below the rest first, the furthest below first, then those
+    above, the furthest above first."""
+    return sorted(lines, key=lambda ln: (ln.flag != "below", -abs(ln.effect or 0.0)))
 
 
 @require_GET

@@ -1,4 +1,14 @@
-"""Scoped reads of customers. Customer profiles are read by admins, analysts and executives."""
+"""Scoped reads of customers. Customer profiles are read by admins, analysts and executives.
+
+Segments (a customer attribute and one of its values, e.g. tier=business) are read by every
+dashboard reader: they give attribute names, values and customer ids to the analytics layer,
+never a profile, and the figures they narrow stay within the reader's own scope of answers.
+"""
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -6,6 +16,19 @@ from sonda.accounts.access import READ_CUSTOMERS, Scope
 from sonda.core.errors import NotFound, ValidationFailed
 from sonda.customers.identities import IdentityKey, identity_normalise
 from sonda.customers.models import Customer, CustomerIdentity, CustomerMerge
+
+# An attribute name a JSON key look-up can take whole ("__" would split it into a path).
+SEGMENT_ATTRIBUTE = re.compile(r"^(?!.*__)[A-Za-z0-9_.\-]{1,64}$")
+SEGMENT_VALUE_MAX_LENGTH = 200
+# The segment choices are read from the newest customers only, so that listing them costs the
+# same for a thousand customers or ten million; a value held by fewer than about one customer in
+# a few thousand may be missing from the list (it can still be asked for by name).
+SEGMENT_SAMPLE = 5_000
+SEGMENT_CHOICES_MAX = 50
+# An attribute with more values than this is an identifier or a number (a branch code, years of
+# tenure), not a segment to pick from a list.
+SEGMENT_VALUES_PER_ATTRIBUTE_MAX = 12
+_SEGMENT_BATCH = 5_000
 
 
 def customer_list(*, scope: Scope, search: str = "") -> QuerySet[Customer]:
@@ -78,3 +101,95 @@ def customer_merges(*, scope: Scope, customer_id: int) -> QuerySet[CustomerMerge
     return CustomerMerge.objects.filter(
         Q(surviving=customer) | Q(merged=customer), organisation=scope.organisation
     ).select_related("actor", "merged", "surviving")
+
+
+# --- Segments -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerSegment:
+    """A customer attribute and one of its values: tier=business, products=loan."""
+
+    attribute: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.attribute} = {self.value}"
+
+
+def segment_texts(stored: Any) -> set[str]:
+    """The values a stored attribute puts its customer in, as text: a scalar's own (true/false
+    for booleans, 5 for 5.0), each element of a list (products: one segment per product)."""
+    items = stored if isinstance(stored, list) else [stored]
+    out: set[str] = set()
+    for item in items:
+        if isinstance(item, bool):
+            out.add("true" if item else "false")
+        elif isinstance(item, int):
+            out.add(str(item))
+        elif isinstance(item, float):
+            out.add(str(int(item)) if item.is_integer() else str(item))
+        elif isinstance(item, str) and item.strip():
+            out.add(item)
+    return out
+
+
+def customer_segment_members(*, scope: Scope, segment: CustomerSegment) -> frozenset[int]:
+    """The ids of the organisation's customers in the segment (empty for an attribute or value
+    no customer has); erased customers are in none."""
+    if not SEGMENT_ATTRIBUTE.match(segment.attribute):
+        raise ValidationFailed.on(
+            "segment_attribute", "letters, digits, '_', '.' or '-' (no '__'), at most 64"
+        )
+    holders = (
+        Customer.objects.filter(
+            organisation_id=scope.organisation_id,
+            erased_at__isnull=True,
+            attributes__has_key=segment.attribute,
+        )
+        .values_list("pk", f"attributes__{segment.attribute}")
+        .order_by()
+    )
+    # Matched here rather than in SQL: a list attribute holds the value as one of its elements,
+    # and JSON containment is not available on every database Sonda runs on.
+    return frozenset(
+        pk
+        for pk, stored in holders.iterator(chunk_size=_SEGMENT_BATCH)
+        if segment.value in segment_texts(stored)
+    )
+
+
+def customer_segment_choices(
+    *, scope: Scope, limit: int = SEGMENT_CHOICES_MAX
+) -> list[CustomerSegment]:
+    """The segments found on the organisation's newest customers, by attribute then value: whole
+    attributes of at most a dozen values each, at most `limit` segments in all."""
+    values: dict[str, set[str]] = defaultdict(set)
+    newest = (
+        Customer.objects.filter(organisation_id=scope.organisation_id, erased_at__isnull=True)
+        .order_by("-pk")
+        .values_list("attributes", flat=True)[:SEGMENT_SAMPLE]
+    )
+    for attributes in newest:
+        if not isinstance(attributes, dict):
+            continue
+        for attribute, stored in attributes.items():
+            if SEGMENT_ATTRIBUTE.match(attribute):
+                values[attribute].update(
+                    text for text in segment_texts(stored) if len(text) <= SEGMENT_VALUE_MAX_LENGTH
+                )
+    out: list[CustomerSegment] = []
+    for attribute in sorted(values):
+        found = sorted(values[attribute], key=_numbers_first)
+        if len(found) > SEGMENT_VALUES_PER_ATTRIBUTE_MAX or len(out) + len(found) > limit:
+            continue
+        out.extend(CustomerSegment(attribute, value) for value in found)
+    return out
+
+
+def _numbers_first(text: str) -> tuple[int, float, str]:
+    """Numbers in their order (1, 3, 12), then words in theirs."""
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text)

@@ -271,6 +271,7 @@ def prepare(count: int, out: Path) -> None:
         json.dumps(
             {
                 "organisation": organisation.pk,
+                "time_zone": organisation.time_zone,
                 "program": program.pk,
                 "survey": survey.pk,
                 "version": version.pk,
@@ -383,8 +384,11 @@ def bare_insert(
     database_url: str, prepared: dict[str, Any], answers: list[list[tuple[str, str]]], writers: int
 ) -> float:
     """Insert the same responses and answer rows with psycopg, `writers` connections at once."""
+    from sonda.core.calendar import day_number, zone
+
     questions = prepared["questions"]
     now = datetime.now(UTC)
+    local_day = day_number(now, zone(prepared["time_zone"]))
     pending = list(reversed(answers))
     lock = threading.Lock()
     errors: list[BaseException] = []
@@ -432,8 +436,9 @@ def bare_insert(
                             "response_id, question_id, question_key, kind, value_number, "
                             "value_text, value_choice, program_id, survey_id, version_id, "
                             "unit_path, touchpoint, channel, journey, stage, language, "
-                            "answered_at, is_complete) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, "
-                            "%s, %s, %s, %s, %s, '', '', 'email', '', '', 'en', %s, true)",
+                            "answered_at, local_day, is_complete) VALUES (%s, %s, %s, %s, %s, "
+                            "%s, %s, %s, %s, %s, %s, %s, %s, '', '', 'email', '', '', 'en', %s, "
+                            "%s, true)",
                             [
                                 (
                                     now,
@@ -450,6 +455,7 @@ def bare_insert(
                                     prepared["survey"],
                                     prepared["version"],
                                     now,
+                                    local_day,
                                 )
                                 for question_id, key, kind, number, text, choice in rows_of(fields)
                             ],

@@ -83,6 +83,23 @@ def score_sql(i: str, unit: str, dialect: str) -> str:
     return f"CASE {cases} ELSE 10 END"
 
 
+def _offsets() -> list[tuple[int, int]]:
+    from zoneinfo import ZoneInfo
+
+    from sonda.analytics.queries import offset_changes
+
+    return offset_changes(ZoneInfo(TIME_ZONE), START, START + SPAN + 1)
+
+
+def local_day_sql(epoch: str) -> str:
+    """The local day number of the answer at UTC second `epoch` (an SQL integer), as SQL."""
+    changes = _offsets()
+    whens = " ".join(
+        f"WHEN {epoch} >= {since} THEN {offset}" for since, offset in reversed(changes[1:])
+    )
+    return f"((({epoch}) + CASE {whens} ELSE {changes[0][1]} END) / 86400)"
+
+
 def answers_numpy(count: int) -> dict[str, np.ndarray]:
     """Unit index, UTC epoch second and score of every answer, as `score_sql` writes them."""
     i = np.arange(count, dtype=np.int64)
@@ -90,7 +107,16 @@ def answers_numpy(count: int) -> dict[str, np.ndarray]:
     seconds = START + (i * SPAN) // count
     raw = (i + 1) * 2654435761 % 4294967296 // 65536 % 100 + (unit % 11 - 5) * 2
     score = np.searchsorted(np.array(CUTS), np.clip(raw, 0, 99), side="right")
-    return {"unit": unit, "seconds": seconds, "score": score.astype(np.float64)}
+    changes = _offsets()
+    since = np.array([c[0] for c in changes], dtype=np.int64)
+    offset = np.array([c[1] for c in changes], dtype=np.int64)
+    local_day = (seconds + offset[np.searchsorted(since, seconds, side="right") - 1]) // 86_400
+    return {
+        "unit": unit,
+        "seconds": seconds,
+        "score": score.astype(np.float64),
+        "local_day": local_day,
+    }
 
 
 # --- the parent: one child process per engine ----------------------------------------------------
@@ -278,6 +304,8 @@ def _load_sql(world: World, count: int) -> float:
     """Write `count` responses and their NPS answers with INSERT ... SELECT; seconds taken."""
     from django.db import connection, transaction
 
+    from sonda.surveys.tallies import tallies_install, tallies_rebuild, tallies_uninstall
+
     vendor = connection.vendor
     started = time.perf_counter()
     now = connection.ops.adapt_datetimefield_value(datetime.now(UTC))
@@ -287,14 +315,18 @@ def _load_sql(world: World, count: int) -> float:
             f"WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {count - 1})"
         )
         source = "n"
-        at = f"datetime({START} + i * {SPAN} / {count}, 'unixepoch')"
+        epoch = f"({START} + i * {SPAN} / {count})"
+        at = f"datetime({epoch}, 'unixepoch')"
     else:
         series = ""
         source = f"generate_series(0, {count - 1}) AS n(i)"
-        at = f"to_timestamp({START} + i::bigint * {SPAN} / {count})"
+        epoch = f"({START} + i::bigint * {SPAN} / {count})"
+        at = f"to_timestamp({epoch})"
     # Like a restore: the rows are right by construction, so foreign keys are not checked row by
     # row (10 million deferred checks per key would dominate the load), and indexes are built
-    # once at the end.
+    # once at the end. The daily tallies too are counted once, after the load, rather than by
+    # the triggers row by row (statement by statement on PostgreSQL).
+    tallies_uninstall()
     with connection.cursor() as cursor:
         if vendor == "sqlite":
             cursor.execute("PRAGMA foreign_keys = OFF")
@@ -327,10 +359,10 @@ def _load_sql(world: World, count: int) -> float:
             "response_id, question_id, question_key, kind, value_number, value_text, "
             "value_choice, program_id, survey_id, version_id, customer_id, unit_id, unit_path, "
             "employee_id, touchpoint, channel, journey, stage, language, answered_at, "
-            "is_complete) "
+            "local_day, is_complete) "
             f"SELECT i + 1, %s, %s, %s, i + 1, %s, 'ltr', 'nps', {score}, '', '', %s, %s, %s, "
             "NULL, u.id, u.path, NULL, "
-            f"'branch visit', 'email', '', '', 'en', {at}, %s "
+            f"'branch visit', 'email', '', '', 'en', {at}, {local_day_sql(epoch)}, %s "
             f"FROM {source} JOIN bench_unit u ON u.idx = i %% {UNITS}",
             [
                 organisation_id,
@@ -356,8 +388,17 @@ def _load_sql(world: World, count: int) -> float:
             cursor.execute("PRAGMA foreign_keys = ON")
         else:
             cursor.execute("SET session_replication_role = DEFAULT")
-            cursor.execute("VACUUM ANALYZE surveys_response")
-            cursor.execute("VACUUM ANALYZE surveys_answer")
+    counted = time.perf_counter()
+    tallies_install()
+    rows = tallies_rebuild(organisation_id=organisation_id)
+    print(
+        f"{vendor}: daily tallies counted in {time.perf_counter() - counted:.1f} s ({rows:,} rows)",
+        flush=True,
+    )
+    if vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for table in ("surveys_response", "surveys_answer", "surveys_dailytally"):
+                cursor.execute(f"VACUUM ANALYZE {table}")
     return time.perf_counter() - started
 
 
@@ -392,6 +433,7 @@ def _write_parquet(world: World, data: dict[str, np.ndarray], out: str) -> float
                 "answered_at": pa.array(
                     data["seconds"][first:last] * 1_000_000, type=exports.UTC_MICROSECONDS
                 ),
+                "local_day": pa.array(data["local_day"][first:last], type=pa.int32()),
                 "is_complete": same(True, pa.bool_()),
                 "survey_id": same(world.survey_id, pa.int64()),
                 "program_id": same(world.program_id, pa.int64()),

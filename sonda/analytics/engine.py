@@ -1,9 +1,11 @@
 """Where analytics queries run: the operational database, DuckDB over Parquet, or Spark.
 
 Every engine offers the same relation, the answers table with the columns in `ANSWER_SCHEMA`,
-so that one Ibis expression runs unchanged on each and gives the same numbers (the parity test).
-The relation is private: the only way to query it is through `sonda.analytics.scope`, which
-applies the caller's access scope first.
+so that one Ibis expression runs unchanged on each and gives the same numbers (the parity test);
+the operational database and DuckDB also offer the daily tallies (`TALLY_SCHEMA`: kept by
+triggers in the database, counted once from the export in DuckDB). The relations are private:
+the only way to query them is through `sonda.analytics.scope`, which applies the caller's
+access scope first.
 
 - `operational_engine()` queries Django's own database connection (SQLite or PostgreSQL, as
   `DATABASES` configures it). Sharing the connection, rather than opening a second one from the
@@ -31,7 +33,8 @@ import ibis.expr.types as ir
 from django.db import connection
 from ibis.backends.sqlite import Backend as SQLiteBackend
 
-from sonda.surveys.models import Answer
+from sonda.core.errors import ValidationFailed
+from sonda.surveys.models import Answer, DailyTally
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
@@ -47,6 +50,7 @@ ANSWER_SCHEMA = ibis.schema(
         "value_number": "float64",
         "value_choice": "string",
         "answered_at": "timestamp",
+        "local_day": "int64",  # days since 1970-01-01 on the organisation's calendar
         "is_complete": "boolean",
         "survey_id": "int64",
         "program_id": "int64",
@@ -59,6 +63,28 @@ ANSWER_SCHEMA = ibis.schema(
         "journey": "string",
         "stage": "string",
         "language": "string",
+    }
+)
+
+# The daily tallies of scored answers (sonda.surveys.tallies): per organisation, question,
+# survey, unit (0 for none) and local day, how many answers, their sum and sum of squares, and
+# how many gave each point 0…10.
+TALLY_POINTS = tuple(range(11))
+TALLY_SCHEMA = ibis.schema(
+    {
+        "organisation_id": "int64",
+        "question_key": "string",
+        "kind": "string",
+        "program_id": "int64",
+        "survey_id": "int64",
+        "unit_id": "int64",
+        "unit_path": "string",
+        "local_day": "int64",
+        "is_complete": "boolean",
+        "n": "int64",
+        "total": "float64",
+        "squares": "float64",
+        **{f"c{point}": "int64" for point in TALLY_POINTS},
     }
 )
 
@@ -78,6 +104,8 @@ class Engine:
     _fetch: Callable[["Engine", ir.Table], list[dict[str, Any]]] = field(repr=False)
     # An export's single organisation; None where the relation holds every organisation.
     exported_organisation_id: int | None = None
+    # The daily tallies, where the engine has them (not Spark: it reads the answers).
+    _tallies: Callable[[], ir.Table] | None = field(default=None, repr=False)
 
     def run(self, expr: ir.Table) -> list[dict[str, Any]]:
         """Execute a (scoped) table expression; its rows as dicts of plain Python values."""
@@ -92,6 +120,34 @@ def answers_relation(engine: Engine) -> ir.Table:
     """The unscoped answers relation of an engine. Only `sonda.analytics.scope` may call this:
     every other reader goes through a ScopedAnswers."""
     return engine._answers()
+
+
+def tallies_relation(engine: Engine) -> ir.Table | None:
+    """The unscoped daily tallies of an engine, None where it has none. Only
+    `sonda.analytics.scope` may call this."""
+    return engine._tallies() if engine._tallies is not None else None
+
+
+def _tallied(answers: ir.Table) -> ir.Table:
+    """The daily tallies counted from an answers relation (as the triggers keep them)."""
+    scored = answers.filter(answers.value_number.notnull())
+    value = scored.value_number
+    return scored.group_by(
+        "organisation_id",
+        "question_key",
+        "kind",
+        "survey_id",
+        unit_id=scored.unit_id.fill_null(0),
+        unit_path=scored.unit_path,
+        local_day=scored.local_day,
+        is_complete=scored.is_complete,
+    ).aggregate(
+        program_id=scored.program_id.min(),
+        n=scored.count(),
+        total=value.sum(),
+        squares=(value * value).sum(),
+        **{f"c{p}": (value == p).ifelse(1, 0).sum() for p in TALLY_POINTS},
+    )
 
 
 # --- The operational database -------------------------------------------------------------------
@@ -131,6 +187,7 @@ def operational_engine() -> Engine:
     # Declared, not read from the database: the schema is the same on every engine, and looking
     # it up would make Ibis commit on the shared connection.
     table = ibis.table(ANSWER_SCHEMA, name=Answer._meta.db_table)
+    tallies = ibis.table(TALLY_SCHEMA, name=DailyTally._meta.db_table)
     if connection.vendor == "sqlite":
         backend: BaseBackend = _SharedSQLiteBackend.from_connection(raw)
         # Ibis makes LIKE case-sensitive on the connection it is given; Django's lookups on the
@@ -142,7 +199,11 @@ def operational_engine() -> Engine:
     else:  # pragma: no cover - Sonda runs on SQLite or PostgreSQL only
         raise RuntimeError(f"No analytics engine for the {connection.vendor} database")
     return Engine(
-        name=backend.name, backend=backend, _answers=lambda: table, _fetch=_fetch_with_django
+        name=backend.name,
+        backend=backend,
+        _answers=lambda: table,
+        _fetch=_fetch_with_django,
+        _tallies=lambda: tallies,
     )
 
 
@@ -178,6 +239,10 @@ def _from_export(
         {"unit_id": list(unit_paths), "unit_path": list(unit_paths.values())},
         schema=_UNITS_SCHEMA,
     )
+    if "local_day" not in exported.columns:
+        raise ValidationFailed.on(
+            "path", "the export has no local days (written by an older Sonda): export it again"
+        )
     # Exports carry no answer id; the row's position is not needed by any measure, so 0.
     with_paths = exported.left_join(units, "unit_id")
     columns: dict[str, ir.Value] = {}
@@ -214,12 +279,15 @@ def duckdb_engine(
         _from_export(exported, organisation_id=organisation_id, unit_paths=paths),
         temp=True,
     )
+    # Its daily tallies too, counted once here as the operational database keeps them.
+    tallies = backend.create_table("sonda_tallies", _tallied(relation), temp=True)
     return Engine(
         name="duckdb",
         backend=backend,
         _answers=lambda: relation,
         _fetch=_fetch_arrow,
         exported_organisation_id=organisation_id,
+        _tallies=lambda: tallies,
     )
 
 

@@ -13,17 +13,25 @@ Measures (`measure_for` reads them from the survey's question and its program):
 
 Slices: any context column of the answer (unit, employee, touchpoint, channel, journey, stage,
 language, survey, program, customer), weekday and hour of day, and periods (day, week from
-Monday, month, quarter, year). Weekday, hour and periods are in the organisation's time zone,
-daylight saving included: the UTC offset of each answer is looked up from the zone's
-transitions over the answers' time range and added to its UTC epoch seconds; months, quarters
-and years are found by comparing the local day number with their first days, listed from the
-calendar. Only portable operations are used (no engine's own time-zone functions), which is
-what keeps SQLite, PostgreSQL, DuckDB and Spark on the same numbers.
+Monday, month, quarter, year), all in the organisation's time zone. Each answer keeps its local
+day (`local_day`, written with it), so days, weeks, weekdays and date ranges are integer
+arithmetic, and months, quarters and years a comparison with their first days, listed from the
+calendar. Only the hour needs the answer's time: the zone's UTC offset, looked up from its
+transitions over the answers' days, is added to its UTC epoch seconds. Only portable operations
+are used (no engine's own time-zone functions), which is what keeps SQLite, PostgreSQL, DuckDB
+and Spark on the same numbers.
+
+Where the query needs nothing finer than a unit, a survey and a day (no hour, channel,
+employee, customer... dimension or filter), it reads the daily tallies instead of the answers
+(sonda.surveys.tallies): a row per question, unit and day with the count of each scale point,
+from which every measure's sums follow exactly — a few hundred thousand rows where the answers
+are millions. Spark, and a frontline employee's own figures, always count the answers.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
@@ -32,6 +40,7 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 
+from sonda.analytics.engine import TALLY_POINTS
 from sonda.analytics.scope import ScopedAnswers, require_scoped
 from sonda.analytics.stats import (
     DEFAULT_MIN_BASE,
@@ -45,9 +54,9 @@ from sonda.analytics.stats import (
     check_min_base,
     check_thresholds,
 )
+from sonda.core.calendar import EPOCH, day_of, number_of
 from sonda.core.errors import NotFound, ValidationFailed
 
-EPOCH = date(1970, 1, 1)
 SECONDS_PER_DAY = 86_400
 # 1970-01-01 was a Thursday: Monday-based weekday = (day number + 3) mod 7.
 _EPOCH_WEEKDAY = 3
@@ -161,7 +170,12 @@ class Period(StrEnum):
     YEAR = "year"
 
 
-_LOCAL_TIME_DIMENSIONS = frozenset({Dimension.WEEKDAY, Dimension.HOUR})
+# What the daily tallies can be grouped by: they keep the unit, the survey and the day. (Every
+# scored question's points are whole numbers from 0 to 10, which the tallies count one by one,
+# so any threshold or top box is counted exactly.)
+_TALLIED_DIMENSIONS = frozenset(
+    {Dimension.UNIT, Dimension.UNIT_PATH, Dimension.SURVEY, Dimension.PROGRAM, Dimension.WEEKDAY}
+)
 PERIOD = "period"  # the key of the period in a slice
 
 
@@ -242,6 +256,14 @@ def offset_changes(zone: ZoneInfo, start: int, end: int) -> list[tuple[int, int]
     return changes
 
 
+def _seconds_span(days: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Epoch seconds covering the local days `days` whatever the zone's offset (a day either
+    side), for listing the zone's offsets."""
+    if days is None:
+        return None
+    return (days[0] - 1) * SECONDS_PER_DAY, (days[1] + 2) * SECONDS_PER_DAY
+
+
 def _whole_seconds(moment: ir.TimestampValue) -> ir.IntegerValue:
     """Whole UTC seconds since the epoch. Engines disagree on the fraction (DuckDB and
     PostgreSQL keep microseconds, SQLite and Spark drop them), so floor it."""
@@ -269,21 +291,13 @@ def _local_seconds(
 
 
 def _period_key(
-    days: ir.IntegerValue,
-    period: Period,
-    span: tuple[int, int] | None,
-    *,
-    utc: ir.IntegerValue,
-    zone: ZoneInfo,
+    days: ir.IntegerValue, period: Period, span: tuple[int, int] | None
 ) -> ir.IntegerValue:
-    """The day number of the first day of each answer's period (`days` is its local day number,
-    `utc` its UTC epoch second).
+    """The day number of the first day of each answer's period (`days` is its local day
+    number, `span` the first and last day numbers of the answers).
 
     Days and weeks are arithmetic; months, quarters and years are a CASE over the period starts
-    within the answers' time range, listed here from the calendar, each start as the UTC second
-    of its local midnight. The CASE compares the UTC seconds, not the local day: the local day
-    is itself a CASE over the zone's offsets, which a flat CASE would evaluate once per period
-    start for every answer (slow over millions of answers). The CASE is a binary search, a few
+    within the span, listed here from the calendar. The CASE is a binary search, a few integer
     comparisons per answer and a nesting depth (log₂ of the periods) that SQLite's parser takes,
     where calendar arithmetic in SQL nests too deep for it.
     """
@@ -291,27 +305,24 @@ def _period_key(
         return days
     if period == Period.WEEK:
         return days - (days + _EPOCH_WEEKDAY) % 7
-    if span is None:
+    if span is None:  # no answers
         return days
-    # A day either side covers any UTC offset.
-    first = EPOCH + timedelta(days=span[0] // SECONDS_PER_DAY - 1)
-    last = EPOCH + timedelta(days=span[1] // SECONDS_PER_DAY + 1)
+    first, last = day_of(span[0]), day_of(span[1])
     starts = [period_of(first, period)]
-    while starts[-1] < last:
+    while _next_period(starts[-1], period) <= last:
         starts.append(_next_period(starts[-1], period))
-    numbers = [(day - EPOCH).days for day in starts]
+    numbers = [number_of(day) for day in starts]
     if len(numbers) == 1:
         return ibis.literal(numbers[0]) + days * 0
-    bounds = [int(_day_start(day, zone).timestamp()) for day in starts]
 
     def latest(low: int, high: int) -> ir.IntegerValue:
-        # The last start in numbers[low..high] that the answer is at or after (numbers[low]
-        # when it is before them all).
+        # The last start in numbers[low..high] that the day is at or after (numbers[low] when
+        # it is before them all).
         if low == high:
             return ibis.literal(numbers[low])
         middle = (low + high + 1) // 2
         return ibis.cases(
-            (utc >= bounds[middle], latest(middle, high)), else_=latest(low, middle - 1)
+            (days >= numbers[middle], latest(middle, high)), else_=latest(low, middle - 1)
         )
 
     return latest(0, len(numbers) - 1)
@@ -343,17 +354,17 @@ def period_of(day: date, period: Period) -> date:
 # --- Filtering and counting ---------------------------------------------------------------------
 
 
-def _day_start(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
-
-
-def _measured(scoped: ScopedAnswers, measure: MeasureSpec, filters: Filters) -> ir.Table:
-    t = scoped.table
+def _measured(
+    table: ir.Table, measure: MeasureSpec, filters: Filters, *, tallied: bool
+) -> ir.Table:
+    """The answers (or tally rows, when `tallied`) of the measure that meet the filters."""
+    t = table
     conditions: list[ir.BooleanValue] = [
         t.question_key == measure.question_key,
         t.kind == measure.kind,
-        t.value_number.notnull(),
     ]
+    if not tallied:  # a tally counts only answers with a number
+        conditions.append(t.value_number.notnull())
     exact: Mapping[str, object] = {
         "survey_id": filters.survey_id,
         "program_id": filters.program_id,
@@ -374,32 +385,69 @@ def _measured(scoped: ScopedAnswers, measure: MeasureSpec, filters: Filters) -> 
             conditions.append(ibis.literal(False))
     if filters.complete_only:
         conditions.append(t.is_complete)
-    # Compared as epoch seconds: a timestamp literal is written differently by each engine
-    # (SQLite keeps timestamps as text), a number is not.
-    seconds = _epoch_seconds(t)
+    # Each answer keeps its day on the organisation's calendar: the range is two integer
+    # comparisons on every engine, no time arithmetic per answer.
     if filters.start is not None:
-        conditions.append(seconds >= int(_day_start(filters.start, scoped.time_zone).timestamp()))
+        conditions.append(t.local_day >= number_of(filters.start))
     if filters.end is not None:
-        end = _day_start(filters.end + timedelta(days=1), scoped.time_zone)
-        conditions.append(seconds < int(end.timestamp()))
+        conditions.append(t.local_day <= number_of(filters.end))
     return t.filter(*conditions)
 
 
-def _span(scoped: ScopedAnswers, table: ir.Table, filters: Filters) -> tuple[int, int] | None:
-    """The answers' time range in epoch seconds (from the filters when both dates are given)."""
+def _tallies_answer(
+    scoped: ScopedAnswers, dimensions: Sequence[Dimension], filters: Filters
+) -> bool:
+    """Whether the daily tallies hold what the query needs: nothing finer than a unit, a
+    survey and a day, and no filter on what they do not keep."""
+    if scoped.tallies is None:
+        return False
+    if any(d not in _TALLIED_DIMENSIONS for d in dimensions):
+        return False
+    return (
+        filters.employee_id is None
+        and filters.customer_ids is None
+        and not (
+            filters.touchpoint
+            or filters.channel
+            or filters.journey
+            or filters.stage
+            or filters.language
+        )
+    )
+
+
+def _day_span(scoped: ScopedAnswers, table: ir.Table, filters: Filters) -> tuple[int, int] | None:
+    """The answers' first and last local days (from the filters when both dates are given)."""
     if filters.start is not None and filters.end is not None:
-        start = _day_start(filters.start, scoped.time_zone)
-        end = _day_start(filters.end + timedelta(days=1), scoped.time_zone)
-        return int(start.timestamp()), int(end.timestamp())
-    # The first and last moments, then their seconds: the conversion runs twice, not once per
-    # answer (flooring keeps the order, so the result is the same).
-    answered = table.answered_at
-    row = scoped.run(
-        table.aggregate(low=_whole_seconds(answered.min()), high=_whole_seconds(answered.max()))
-    )[0]
+        return number_of(filters.start), number_of(filters.end)
+    row = scoped.run(table.aggregate(low=table.local_day.min(), high=table.local_day.max()))[0]
     if row["low"] is None:
         return None
-    return int(row["low"]), int(row["high"]) + 1
+    return int(row["low"]), int(row["high"])
+
+
+def _tally_aggregates(table: ir.Table, measure: MeasureSpec) -> dict[str, ir.Scalar]:
+    """The same sums as `_aggregates`, from the counts of each scale point."""
+
+    def points(low: float, high: float) -> ir.Scalar:
+        chosen = [table[f"c{p}"] for p in TALLY_POINTS if low <= p <= high]
+        if not chosen:
+            return ibis.literal(0)
+        total = chosen[0]
+        for column in chosen[1:]:
+            total = total + column
+        return total.sum()
+
+    if measure.metric == Metric.NPS:
+        return {
+            "n": table.n.sum(),
+            "promoters": points(measure.promoter_min, math.inf),
+            "detractors": points(-math.inf, measure.detractor_max),
+        }
+    if measure.metric in (Metric.TOP_BOX, Metric.YES_SHARE):
+        top = measure.top_min if measure.top_min is not None else 1.0
+        return {"n": table.n.sum(), "successes": points(top, math.inf)}
+    return {"n": table.n.sum(), "total": table.total.sum(), "squares": table.squares.sum()}
 
 
 def _aggregates(table: ir.Table, measure: MeasureSpec) -> dict[str, ir.Scalar]:
@@ -445,35 +493,30 @@ def slices(
     dimensions = [Dimension(d) for d in by]
     if len(set(dimensions)) != len(dimensions):
         raise ValidationFailed.on("by", "names a dimension twice")
-    table = _measured(scoped, measure, f)
+    tallied = _tallies_answer(scoped, dimensions, f)
+    source = scoped.tallies if tallied and scoped.tallies is not None else scoped.table
+    table = _measured(source, measure, f, tallied=tallied)
     keys: dict[str, ir.Value] = {}
-    needs_local_time = period is not None or any(d in _LOCAL_TIME_DIMENSIONS for d in dimensions)
-    local: ir.IntegerValue | None = None
+    days = table.local_day
     span: tuple[int, int] | None = None
-    if needs_local_time:
-        # The time range (one more query, unless the filters give it) is needed for the zone's
-        # offsets and for the calendar's period starts; UTC by weekday or hour needs neither.
-        calendar = period in (Period.MONTH, Period.QUARTER, Period.YEAR)
-        if calendar or scoped.time_zone.key not in _UTC_KEYS:
-            span = _span(scoped, table, f)
-        local = _local_seconds(table, scoped.time_zone, span)
+    if period in (Period.MONTH, Period.QUARTER, Period.YEAR) or Dimension.HOUR in dimensions:
+        # The calendar's period starts and the zone's offsets are listed over the answers'
+        # days (one more query, unless the filters give them).
+        span = _day_span(scoped, table, f)
     for dimension in dimensions:
-        if dimension == Dimension.WEEKDAY and local is not None:
-            keys[dimension.value] = (local // SECONDS_PER_DAY + _EPOCH_WEEKDAY) % 7
-        elif dimension == Dimension.HOUR and local is not None:
-            days = local // SECONDS_PER_DAY
-            keys[dimension.value] = (local - days * SECONDS_PER_DAY) // 3_600
+        if dimension == Dimension.WEEKDAY:
+            keys[dimension.value] = (days + _EPOCH_WEEKDAY) % 7
+        elif dimension == Dimension.HOUR:
+            local = _local_seconds(table, scoped.time_zone, _seconds_span(span))
+            local_days = local // SECONDS_PER_DAY
+            keys[dimension.value] = (local - local_days * SECONDS_PER_DAY) // 3_600
+        elif dimension == Dimension.UNIT and tallied:
+            keys[dimension.value] = table.unit_id.nullif(0)  # tallies keep "no unit" as 0
         else:
             keys[dimension.value] = table[dimension.value]
-    if period is not None and local is not None:
-        keys[PERIOD] = _period_key(
-            local // SECONDS_PER_DAY,
-            Period(period),
-            span,
-            utc=_epoch_seconds(table),
-            zone=scoped.time_zone,
-        )
-    aggregates = _aggregates(table, measure)
+    if period is not None:
+        keys[PERIOD] = _period_key(days, Period(period), span)
+    aggregates = _tally_aggregates(table, measure) if tallied else _aggregates(table, measure)
     if keys:
         expr = table.group_by(**keys).aggregate(**aggregates).order_by(*keys)
     else:

@@ -19,7 +19,12 @@ import ibis.expr.types as ir
 
 from sonda.accounts.access import Scope
 from sonda.accounts.models import Role
-from sonda.analytics.engine import Engine, answers_relation, operational_engine
+from sonda.analytics.engine import (
+    Engine,
+    answers_relation,
+    operational_engine,
+    tallies_relation,
+)
 from sonda.org.models import Person
 
 _BUILDER = object()  # only scoped_answers holds it
@@ -38,6 +43,9 @@ class ScopedAnswers:
     table: ir.Table = field(repr=False)
     time_zone: ZoneInfo
     _token: object = field(repr=False, compare=False)
+    # The daily tallies under the same scope; None where the engine has none or the scope is
+    # narrower than a unit subtree (a frontline employee's own answers are not tallied apart).
+    tallies: ir.Table | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self._token is not _BUILDER:
@@ -61,6 +69,17 @@ def organisation_time_zone(scope: Scope) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def _visible_tallies(scope: Scope, tallies: ir.Table | None) -> ir.Table | None:
+    if tallies is None:
+        return None
+    in_organisation = tallies.filter(tallies.organisation_id == scope.organisation_id)
+    if scope.sees_whole_organisation:
+        return in_organisation
+    if scope.role == Role.MANAGER and scope.unit_path:
+        return in_organisation.filter(in_organisation.unit_path.startswith(scope.unit_path))
+    return None
+
+
 def _visible(scope: Scope, answers: ir.Table) -> ir.Table:
     in_organisation = answers.filter(answers.organisation_id == scope.organisation_id)
     if scope.sees_whole_organisation:
@@ -79,8 +98,12 @@ def _visible(scope: Scope, answers: ir.Table) -> ir.Table:
     return in_organisation.filter(ibis.literal(False))
 
 
-def scoped_answers(*, scope: Scope, engine: Engine | None = None) -> ScopedAnswers:
-    """The answers `scope` may see on `engine` (the operational database by default)."""
+def scoped_answers(
+    *, scope: Scope, engine: Engine | None = None, tallies: bool = True
+) -> ScopedAnswers:
+    """The answers `scope` may see on `engine` (the operational database by default), with
+    their daily tallies unless `tallies` is False (queries then count every answer: the tests
+    compare both ways)."""
     if not isinstance(scope, Scope):
         raise UnscopedQuery("scoped_answers needs the caller's Scope")
     chosen = engine if engine is not None else operational_engine()
@@ -91,4 +114,5 @@ def scoped_answers(*, scope: Scope, engine: Engine | None = None) -> ScopedAnswe
         table=table,
         time_zone=organisation_time_zone(scope),
         _token=_BUILDER,
+        tallies=_visible_tallies(scope, tallies_relation(chosen)) if tallies else None,
     )

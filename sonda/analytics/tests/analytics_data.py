@@ -67,7 +67,7 @@ def generate(
     survey: Survey,
     *,
     responses: int,
-    units: list[Unit],
+    units: list[Unit | None],
     employees: list[Person | None],
     seed: int = 7,
     start: datetime = START,

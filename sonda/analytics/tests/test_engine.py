@@ -54,3 +54,18 @@ def test_ibis_metadata_reads_leave_the_requests_transaction_open(world, survey):
     assert connection.connection.in_transaction
     engine.backend.table(Answer._meta.db_table)
     assert connection.connection.in_transaction
+
+
+def test_an_export_without_local_days_is_refused_with_what_to_do(world, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sonda.analytics.engine import duckdb_engine
+    from sonda.core.errors import ValidationFailed
+
+    old = tmp_path / "old.parquet"
+    pq.write_table(pa.table({"response_id": [1], "unit_id": [None]}), old)
+    with pytest.raises(ValidationFailed) as refused:
+        duckdb_engine(old, organisation_id=world.org.pk, unit_paths={})
+    assert refused.value.errors[0].field == "path"
+    assert "export it again" in refused.value.errors[0].message

@@ -8,6 +8,8 @@ import pytest
 
 from sonda.accounts.models import AuditEvent
 from sonda.cli import main
+from sonda.core.calendar import day_number
+from sonda.core.testing.calendar import organisation_zone
 from sonda.customers.tests.factories import CustomerFactory
 from sonda.surveys.models import Answer
 from sonda.surveys.tests.factories import make_published_survey
@@ -91,8 +93,9 @@ def expected_answers(world, survey, stored):
         (ids["comment"], first.pk, "comment", "text", None, comment, "", FIRST, context_first),
         (second_id, second.pk, "ltr", "nps", 10.0, "", "", SECOND, context_second),
     ]
-    # answer id, the answer, when, complete, then the response's context
-    return [[*value[:8], True, *value[8]] for value in values]
+    # answer id, the answer, when, its local day, complete, then the response's context
+    time_zone = organisation_zone(world.org.pk)
+    return [[*value[:8], day_number(value[7], time_zone), True, *value[8]] for value in values]
 
 
 ANSWER_HEADER = [
@@ -103,6 +106,7 @@ ANSWER_HEADER = [
     "text",
     "choice",
     "answered_at",
+    "local_day",
     "is_complete",
     "survey_id",
     "program_id",

@@ -384,11 +384,12 @@ def bare_insert(
     database_url: str, prepared: dict[str, Any], answers: list[list[tuple[str, str]]], writers: int
 ) -> float:
     """Insert the same responses and answer rows with psycopg, `writers` connections at once."""
-    from sonda.core.calendar import day_number, zone
+    from sonda.core.calendar import day_number, hour_of, zone
 
     questions = prepared["questions"]
     now = datetime.now(UTC)
     local_day = day_number(now, zone(prepared["time_zone"]))
+    local_hour = hour_of(now, zone(prepared["time_zone"]))
     pending = list(reversed(answers))
     lock = threading.Lock()
     errors: list[BaseException] = []
@@ -436,9 +437,9 @@ def bare_insert(
                             "response_id, question_id, question_key, kind, value_number, "
                             "value_text, value_choice, program_id, survey_id, version_id, "
                             "unit_path, touchpoint, channel, journey, stage, language, "
-                            "answered_at, local_day, is_complete) VALUES (%s, %s, %s, %s, %s, "
-                            "%s, %s, %s, %s, %s, %s, %s, %s, '', '', 'email', '', '', 'en', %s, "
-                            "%s, true)",
+                            "answered_at, local_day, local_hour, is_complete) VALUES (%s, %s, "
+                            "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, '', '', 'email', '', "
+                            "'', 'en', %s, %s, %s, true)",
                             [
                                 (
                                     now,
@@ -456,6 +457,7 @@ def bare_insert(
                                     prepared["version"],
                                     now,
                                     local_day,
+                                    local_hour,
                                 )
                                 for question_id, key, kind, number, text, choice in rows_of(fields)
                             ],

@@ -196,7 +196,8 @@ def _setup(answers: int) -> dict[str, Any]:
             "INSERT INTO surveys_answer (organisation_id, created_at, updated_at, response_id, "
             "question_id, question_key, kind, value_number, value_text, value_choice, program_id, "
             "survey_id, version_id, customer_id, unit_id, unit_path, employee_id, touchpoint, "
-            "channel, journey, stage, language, answered_at, local_day, is_complete) "
+            "channel, journey, stage, language, answered_at, local_day, local_hour, "
+            "is_complete) "
             "SELECT r.organisation_id, r.created_at, r.updated_at, r.id, q.id, q.key, q.kind, "
             "CASE q.kind WHEN 'nps' THEN r.id % 11 WHEN 'rating' THEN 1 + r.id % 5 END, "
             "CASE q.kind WHEN 'text' THEN 'Am așteptat ' || (r.id % 40) || ' de minute la "
@@ -204,7 +205,8 @@ def _setup(answers: int) -> dict[str, Any]:
             "CASE q.kind WHEN 'multi_choice' THEN 'waiting' ELSE '' END, "
             "%s, r.survey_id, r.version_id, NULL, r.unit_id, u.path, NULL, r.touchpoint, "
             "r.channel, '', '', r.language, r.completed_at, "
-            "CAST(strftime('%%s', r.completed_at) AS INTEGER) / 86400, 1 "
+            "CAST(strftime('%%s', r.completed_at) AS INTEGER) / 86400, "
+            "CAST(strftime('%%H', r.completed_at) AS INTEGER), 1 "
             "FROM surveys_response r JOIN surveys_question q ON q.version_id = r.version_id "
             "JOIN org_unit u ON u.id = r.unit_id ORDER BY r.id, q.position",
             [program.pk],

@@ -86,18 +86,28 @@ def score_sql(i: str, unit: str, dialect: str) -> str:
 def _offsets() -> list[tuple[int, int]]:
     from zoneinfo import ZoneInfo
 
-    from sonda.analytics.queries import offset_changes
+    from sonda.core.calendar import offset_changes
 
     return offset_changes(ZoneInfo(TIME_ZONE), START, START + SPAN + 1)
 
 
-def local_day_sql(epoch: str) -> str:
-    """The local day number of the answer at UTC second `epoch` (an SQL integer), as SQL."""
+def _local_seconds_sql(epoch: str) -> str:
     changes = _offsets()
     whens = " ".join(
         f"WHEN {epoch} >= {since} THEN {offset}" for since, offset in reversed(changes[1:])
     )
-    return f"((({epoch}) + CASE {whens} ELSE {changes[0][1]} END) / 86400)"
+    return f"(({epoch}) + CASE {whens} ELSE {changes[0][1]} END)"
+
+
+def local_day_sql(epoch: str) -> str:
+    """The local day number of the answer at UTC second `epoch` (an SQL integer), as SQL."""
+    return f"({_local_seconds_sql(epoch)} / 86400)"
+
+
+def local_hour_sql(epoch: str) -> str:
+    """The local hour of the answer at UTC second `epoch`, as SQL (no % : Django's mark)."""
+    local = _local_seconds_sql(epoch)
+    return f"(({local} - {local} / 86400 * 86400) / 3600)"
 
 
 def answers_numpy(count: int) -> dict[str, np.ndarray]:
@@ -110,12 +120,14 @@ def answers_numpy(count: int) -> dict[str, np.ndarray]:
     changes = _offsets()
     since = np.array([c[0] for c in changes], dtype=np.int64)
     offset = np.array([c[1] for c in changes], dtype=np.int64)
-    local_day = (seconds + offset[np.searchsorted(since, seconds, side="right") - 1]) // 86_400
+    local = seconds + offset[np.searchsorted(since, seconds, side="right") - 1]
+    local_day = local // 86_400
     return {
         "unit": unit,
         "seconds": seconds,
         "score": score.astype(np.float64),
         "local_day": local_day,
+        "local_hour": (local % 86_400) // 3_600,
     }
 
 
@@ -359,10 +371,11 @@ def _load_sql(world: World, count: int) -> float:
             "response_id, question_id, question_key, kind, value_number, value_text, "
             "value_choice, program_id, survey_id, version_id, customer_id, unit_id, unit_path, "
             "employee_id, touchpoint, channel, journey, stage, language, answered_at, "
-            "local_day, is_complete) "
+            "local_day, local_hour, is_complete) "
             f"SELECT i + 1, %s, %s, %s, i + 1, %s, 'ltr', 'nps', {score}, '', '', %s, %s, %s, "
             "NULL, u.id, u.path, NULL, "
-            f"'branch visit', 'email', '', '', 'en', {at}, {local_day_sql(epoch)}, %s "
+            f"'branch visit', 'email', '', '', 'en', {at}, {local_day_sql(epoch)}, "
+            f"{local_hour_sql(epoch)}, %s "
             f"FROM {source} JOIN bench_unit u ON u.idx = i %% {UNITS}",
             [
                 organisation_id,
@@ -434,6 +447,7 @@ def _write_parquet(world: World, data: dict[str, np.ndarray], out: str) -> float
                     data["seconds"][first:last] * 1_000_000, type=exports.UTC_MICROSECONDS
                 ),
                 "local_day": pa.array(data["local_day"][first:last], type=pa.int32()),
+                "local_hour": pa.array(data["local_hour"][first:last], type=pa.int8()),
                 "is_complete": same(True, pa.bool_()),
                 "survey_id": same(world.survey_id, pa.int64()),
                 "program_id": same(world.program_id, pa.int64()),

@@ -51,6 +51,7 @@ ANSWER_SCHEMA = ibis.schema(
         "value_choice": "string",
         "answered_at": "timestamp",
         "local_day": "int64",  # days since 1970-01-01 on the organisation's calendar
+        "local_hour": "int64",  # 0…23 on the organisation's clock
         "is_complete": "boolean",
         "survey_id": "int64",
         "program_id": "int64",
@@ -239,7 +240,7 @@ def _from_export(
         {"unit_id": list(unit_paths), "unit_path": list(unit_paths.values())},
         schema=_UNITS_SCHEMA,
     )
-    if "local_day" not in exported.columns:
+    if "local_day" not in exported.columns or "local_hour" not in exported.columns:
         raise ValidationFailed.on(
             "path", "the export has no local days (written by an older Sonda): export it again"
         )

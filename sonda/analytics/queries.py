@@ -14,12 +14,11 @@ Measures (`measure_for` reads them from the survey's question and its program):
 Slices: any context column of the answer (unit, employee, touchpoint, channel, journey, stage,
 language, survey, program, customer), weekday and hour of day, and periods (day, week from
 Monday, month, quarter, year), all in the organisation's time zone. Each answer keeps its local
-day (`local_day`, written with it), so days, weeks, weekdays and date ranges are integer
-arithmetic, and months, quarters and years a comparison with their first days, listed from the
-calendar. Only the hour needs the answer's time: the zone's UTC offset, looked up from its
-transitions over the answers' days, is added to its UTC epoch seconds. Only portable operations
-are used (no engine's own time-zone functions), which is what keeps SQLite, PostgreSQL, DuckDB
-and Spark on the same numbers.
+day and hour (`local_day`, `local_hour`, written with it), so days, weeks, weekdays, hours and
+date ranges are integer arithmetic, and months, quarters and years a comparison with their
+first days, listed from the calendar. Only portable operations are used (no engine's own
+time-zone functions), which is what keeps SQLite, PostgreSQL, DuckDB and Spark on the same
+numbers.
 
 Where the query needs nothing finer than a unit, a survey and a day (no hour, channel,
 employee, customer... dimension or filter), it reads the daily tallies instead of the answers
@@ -31,11 +30,10 @@ are millions. Spark, and a frontline employee's own figures, always count the an
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -60,7 +58,6 @@ from sonda.core.errors import NotFound, ValidationFailed
 SECONDS_PER_DAY = 86_400
 # 1970-01-01 was a Thursday: Monday-based weekday = (day number + 3) mod 7.
 _EPOCH_WEEKDAY = 3
-_UTC_KEYS = frozenset({"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Etc/Zulu", "Zulu"})
 
 
 class Metric(StrEnum):
@@ -226,68 +223,6 @@ class Slice:
 
 
 # --- Local time ---------------------------------------------------------------------------------
-
-
-def _offset(zone: ZoneInfo, epoch_second: int) -> int:
-    moment = datetime.fromtimestamp(epoch_second, tz=UTC).astimezone(zone)
-    delta = moment.utcoffset()
-    return int(delta.total_seconds()) if delta is not None else 0
-
-
-def offset_changes(zone: ZoneInfo, start: int, end: int) -> list[tuple[int, int]]:
-    """The zone's UTC offsets over [start, end] (epoch seconds): (from which second, offset),
-    the first one in force at `start`. Found by stepping a day at a time and bisecting each
-    change to the second, so any zone's rules (as zoneinfo knows them) are followed."""
-    changes = [(start, _offset(zone, start))]
-    step = SECONDS_PER_DAY // 2  # offsets never change twice within 12 hours
-    low = start
-    while low < end:
-        high = min(low + step, end)
-        if _offset(zone, high) != changes[-1][1]:
-            a, b = low, high  # offset(a) is the current one, offset(b) is the new one
-            while b - a > 1:
-                middle = (a + b) // 2
-                if _offset(zone, middle) == changes[-1][1]:
-                    a = middle
-                else:
-                    b = middle
-            changes.append((b, _offset(zone, b)))
-        low = high
-    return changes
-
-
-def _seconds_span(days: tuple[int, int] | None) -> tuple[int, int] | None:
-    """Epoch seconds covering the local days `days` whatever the zone's offset (a day either
-    side), for listing the zone's offsets."""
-    if days is None:
-        return None
-    return (days[0] - 1) * SECONDS_PER_DAY, (days[1] + 2) * SECONDS_PER_DAY
-
-
-def _whole_seconds(moment: ir.TimestampValue) -> ir.IntegerValue:
-    """Whole UTC seconds since the epoch. Engines disagree on the fraction (DuckDB and
-    PostgreSQL keep microseconds, SQLite and Spark drop them), so floor it."""
-    return moment.epoch_seconds().cast("float64").floor().cast("int64")
-
-
-def _epoch_seconds(table: ir.Table) -> ir.IntegerValue:
-    """Whole UTC seconds since the epoch of each answer."""
-    return _whole_seconds(table.answered_at)
-
-
-def _local_seconds(
-    table: ir.Table, zone: ZoneInfo, span: tuple[int, int] | None
-) -> ir.IntegerValue:
-    """Seconds since the epoch on the organisation's wall clock, for each answer."""
-    utc = _epoch_seconds(table)
-    if zone.key in _UTC_KEYS or span is None:
-        return utc
-    changes = offset_changes(zone, span[0], span[1])
-    if len(changes) == 1:
-        return utc + changes[0][1]
-    later = [(utc >= since, ibis.literal(offset)) for since, offset in reversed(changes[1:])]
-    offset_expr = ibis.cases(*later, else_=ibis.literal(changes[0][1]))
-    return utc + offset_expr
 
 
 def _period_key(
@@ -499,17 +434,15 @@ def slices(
     keys: dict[str, ir.Value] = {}
     days = table.local_day
     span: tuple[int, int] | None = None
-    if period in (Period.MONTH, Period.QUARTER, Period.YEAR) or Dimension.HOUR in dimensions:
-        # The calendar's period starts and the zone's offsets are listed over the answers'
-        # days (one more query, unless the filters give them).
+    if period in (Period.MONTH, Period.QUARTER, Period.YEAR):
+        # The calendar's period starts are listed over the answers' days (one more query,
+        # unless the filters give them).
         span = _day_span(scoped, table, f)
     for dimension in dimensions:
         if dimension == Dimension.WEEKDAY:
             keys[dimension.value] = (days + _EPOCH_WEEKDAY) % 7
         elif dimension == Dimension.HOUR:
-            local = _local_seconds(table, scoped.time_zone, _seconds_span(span))
-            local_days = local // SECONDS_PER_DAY
-            keys[dimension.value] = (local - local_days * SECONDS_PER_DAY) // 3_600
+            keys[dimension.value] = table.local_hour
         elif dimension == Dimension.UNIT and tallied:
             keys[dimension.value] = table.unit_id.nullif(0)  # tallies keep "no unit" as 0
         else:

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from sonda.accounts.access import Scope, scope_for
 from sonda.accounts.models import User
-from sonda.core.calendar import day_number, zone
+from sonda.core.calendar import day_number, hour_of, zone
 from sonda.demo.bank import ANALYST_LOGIN, DEMO_BRANCH, DEMO_TEAM, FRONTLINE_LOGIN
 from sonda.demo.experience import (
     BRANCH_SECOND_VERSION,
@@ -224,7 +224,9 @@ def _responses_write(
     responses = complete_count = answers = 0
     for start in range(0, len(visits), CHUNK):
         response_rows: list[tuple[Any, ...]] = []
-        drawn_answers: list[tuple[dict[str, tuple[int, str]], list[DrawnAnswer], int]] = []
+        drawn_answers: list[
+            tuple[dict[str, tuple[int, str]], list[DrawnAnswer], tuple[int, int]]
+        ] = []
         for visit in visits[start : start + CHUNK]:
             survey = demo[SURVEY_OF_SETTING[visit.setting]]
             second = visit.setting == "branch" and visit.day.day >= BRANCH_SECOND_VERSION
@@ -249,9 +251,7 @@ def _responses_write(
                 else service_answers(rng, situation, with_wait=second)
             )
             started = at(visit.started)
-            finished = (
-                visit.started + timedelta(seconds=rng.randint(45, 420)) if complete else None
-            )
+            finished = visit.started + timedelta(seconds=rng.randint(45, 420)) if complete else None
             completed = at(finished) if finished is not None else None
             response_rows.append(
                 (
@@ -278,7 +278,8 @@ def _responses_write(
                     completed,
                 )
             )
-            day = day_number(finished or visit.started, time_zone)
+            answered = finished or visit.started
+            day = (day_number(answered, time_zone), hour_of(answered, time_zone))
             drawn_answers.append((questions[version_id], drawn, day))
             complete_count += complete
         bulk_insert(Response, RESPONSE_COLUMNS, response_rows)
@@ -289,7 +290,7 @@ def _responses_write(
             for key, number, text, choice in given:
                 question_id, kind = keys[key]
                 staged.append(
-                    (answers, response_id, question_id, key, kind, number, text, choice, day)
+                    (answers, response_id, question_id, key, kind, number, text, choice, *day)
                 )
                 answers += 1
         answers_write(staged)

@@ -63,6 +63,7 @@ STAGE_COLUMNS = (
     ("value_text", "text"),
     ("value_choice", "varchar(64)"),
     ("local_day", "integer"),  # of the answer's time, on the organisation's calendar
+    ("local_hour", "integer"),
 )
 
 
@@ -114,7 +115,7 @@ def answers_staged() -> Iterator[None]:
 
 def answers_write(rows: Sequence[Sequence[Any]]) -> int:
     """Write staged answers (seq, response, question, key, kind, number, text, choice, local
-    day) with their
+    day, local hour) with their
     responses' context; how many were written."""
     if not rows:
         return 0
@@ -156,6 +157,7 @@ def answers_write(rows: Sequence[Sequence[Any]]) -> int:
         "language": "r.language",
         "answered_at": "COALESCE(r.completed_at, r.started_at)",
         "local_day": "a.local_day",
+        "local_hour": "a.local_hour",
         "is_complete": "r.status = %s",
     }
     targets = ", ".join(quote(column[name]) for name in copied)

@@ -47,8 +47,10 @@ ANSWER_COLUMNS = (
     Column("text", "value_text", pa.string()),
     Column("choice", "value_choice", pa.string()),
     Column("answered_at", "answered_at", UTC_MICROSECONDS),
-    # The day on the organisation's calendar (days since 1970-01-01), as analytics counts it.
+    # The day (days since 1970-01-01) and hour on the organisation's clock, as analytics
+    # counts them.
     Column("local_day", "local_day", pa.int32()),
+    Column("local_hour", "local_hour", pa.int8()),
     Column("is_complete", "is_complete", pa.bool_()),
     Column("survey_id", "survey_id", pa.int64()),
     Column("program_id", "program_id", pa.int64()),

@@ -29,7 +29,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from sonda.accounts.access import CONFIGURE, Scope
-from sonda.core.calendar import day_number, zone
+from sonda.core.calendar import day_number, hour_of, zone
 from sonda.core.errors import Conflict, ValidationFailed
 from sonda.customers.identities import IdentityKey, identity_normalise
 from sonda.customers.services import customers_resolve_bulk
@@ -443,6 +443,7 @@ ANSWER_COLUMNS = (
     "language",
     "answered_at",
     "local_day",
+    "local_hour",
     "is_complete",
     "question_id",
     "question_key",
@@ -573,6 +574,7 @@ def _write(questions: SurveyQuestions, plans: list[PlannedResponse]) -> int:
                 plan.language,
                 completed[plan.external_id],
                 day_number(plan.completed_at, time_zone),
+                hour_of(plan.completed_at, time_zone),
                 True,
             )
             for key, values in plan.answers.items():

@@ -320,6 +320,7 @@ class Answer(TenantModel):
     # The day of answered_at on the organisation's calendar (days since 1970-01-01): analytics
     # groups and filters by it, and the daily tallies are keyed by it (sonda.core.calendar).
     local_day = models.IntegerField()
+    local_hour = models.SmallIntegerField()  # 0…23 on the organisation's clock
     is_complete = models.BooleanField(default=False)
 
     class Meta:
@@ -332,6 +333,10 @@ class Answer(TenantModel):
         indexes = [
             models.Index(
                 fields=["organisation", "question_key", "answered_at"], name="answer_key_time"
+            ),
+            # Analytics' date ranges, for the queries the daily tallies cannot answer.
+            models.Index(
+                fields=["organisation", "question_key", "local_day"], name="answer_key_day"
             ),
             models.Index(fields=["organisation", "survey", "answered_at"], name="answer_survey"),
             models.Index(fields=["organisation", "unit_path"], name="answer_unit_path"),

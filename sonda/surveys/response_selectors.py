@@ -6,8 +6,9 @@ is their own person record). Anything else is "not found".
 
 The same filters serve the responses page, the API and the exports, so a download holds exactly
 the rows the list shows. They also select exactly the answers behind a dashboard figure: the
-weekday and hour of an answer are read on the organisation's clock from its `answered_at`, as
-the analytics layer reads them, so a heat-map cell links to the responses it counted.
+weekday and hour of an answer are its local day's and hour's on the organisation's clock, kept
+with it and read as the analytics layer reads them, so a heat-map cell links to the responses
+it counted.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,8 +17,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Mod
 
 from sonda.accounts.access import Scope
 from sonda.accounts.models import Role
@@ -105,21 +106,15 @@ def _narrows_answer_time(filters: ResponseFilters) -> bool:
 def _answered_on_local_clock(
     answers: QuerySet[Answer], scope: Scope, filters: ResponseFilters
 ) -> QuerySet[Answer]:
-    """The answers given on the filters' weekday and hour of the organisation's clock.
-
-    The database converts each `answered_at` to the zone, daylight saving included, on SQLite
-    and PostgreSQL alike (as a list of UTC ranges it would take one per day of the period).
-    """
-    zone = _time_zone(scope)
+    """The answers given on the filters' weekday and hour of the organisation's clock: each
+    answer keeps its local day and hour (sonda.core.calendar), which analytics counts by."""
     if filters.weekday is not None:
-        # ISO weekdays run 1 = Monday … 7 = Sunday; ours, like the dashboards', 0 … 6.
-        answers = answers.annotate(
-            local_weekday=ExtractIsoWeekDay("answered_at", tzinfo=zone)
-        ).filter(local_weekday=filters.weekday + 1)
-    if filters.hour is not None:
-        answers = answers.annotate(local_hour=ExtractHour("answered_at", tzinfo=zone)).filter(
-            local_hour=filters.hour
+        # 1970-01-01, day 0, was a Thursday: Monday-based weekday = (day + 3) mod 7.
+        answers = answers.annotate(local_weekday=Mod(F("local_day") + 3, 7)).filter(
+            local_weekday=filters.weekday
         )
+    if filters.hour is not None:
+        answers = answers.filter(local_hour=filters.hour)
     return answers
 
 

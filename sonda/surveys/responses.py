@@ -14,7 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from sonda.core.calendar import day_number, zone
+from sonda.core.calendar import day_number, hour_of, zone
 from sonda.core.errors import Conflict, FieldError, SondaError, ValidationFailed
 from sonda.listening.models import InvitationStatus
 from sonda.listening.services import invitation_mark
@@ -128,6 +128,7 @@ def _answer_rows(
 ) -> list[Answer]:
     rows = []
     local_day = _local_day(response, answered_at)
+    local_hour = _local_hour(response, answered_at)
     for key, values in parsed.items():
         question = questions.rows[key]
         for value in values:
@@ -155,6 +156,7 @@ def _answer_rows(
                     language=response.language,
                     answered_at=answered_at,
                     local_day=local_day,
+                    local_hour=local_hour,
                     is_complete=complete,
                 )
             )
@@ -164,6 +166,10 @@ def _answer_rows(
 def _local_day(response: Response, moment: datetime) -> int:
     # The organisation comes with the response (select_related) on the survey pages.
     return day_number(moment, zone(response.organisation.time_zone))
+
+
+def _local_hour(response: Response, moment: datetime) -> int:
+    return hour_of(moment, zone(response.organisation.time_zone))
 
 
 def _unit_path(response: Response) -> str:
@@ -287,6 +293,7 @@ def response_complete(*, response_id: int, now: datetime | None = None) -> Respo
             is_complete=True,
             answered_at=completed_at,
             local_day=_local_day(response, completed_at),
+            local_hour=_local_hour(response, completed_at),
         )
         response.status = ResponseStatus.COMPLETE
         response.completed_at = completed_at
@@ -490,6 +497,7 @@ def response_finish(
                     is_complete=True,
                     answered_at=completed_at,
                     local_day=_local_day(response, completed_at),
+                    local_hour=_local_hour(response, completed_at),
                 )
             response.status = ResponseStatus.COMPLETE
             response.completed_at = completed_at

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from sonda.core.calendar import zone
+from sonda.core.calendar import offset_changes, zone
 
 TABLE = "surveys_dailytally"
 KEY = (
@@ -285,12 +285,13 @@ def _epoch_expression(vendor: str) -> str:
     return "CAST(strftime('%%s', answered_at) AS INTEGER)"
 
 
-def answers_recalendar(*, organisation_id: int, time_zone: str) -> int:
-    """Set every answer's `local_day` of an organisation from its time and `time_zone` (after
-    the organisation's zone changed; the triggers move the tallies with the answers). One
-    UPDATE per stretch of the zone's UTC offset; the number of answers updated."""
-    from sonda.analytics.queries import offset_changes
-
+def answers_recalendar(
+    *, organisation_id: int, time_zone: str, fields: Sequence[str] = ("local_day", "local_hour")
+) -> int:
+    """Set the local day and hour (`fields`) of every answer of an organisation from its time
+    and `time_zone` (after the organisation's zone changed; the triggers move the tallies with
+    the answers). One UPDATE per stretch of the zone's UTC offset; the number of answers
+    updated."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT MIN(answered_at), MAX(answered_at) FROM surveys_answer "
@@ -303,22 +304,29 @@ def answers_recalendar(*, organisation_id: int, time_zone: str) -> int:
     low, high = _aware(low), _aware(high)
     changes = offset_changes(zone(time_zone), int(low.timestamp()), int(high.timestamp()) + 1)
     epoch = _epoch_expression(connection.vendor)
+    local = f"({epoch} + %s)"
+    day = f"FLOOR({local} / 86400.0)"
+    values = {
+        "local_day": (f"CAST({day} AS INTEGER)", 1),
+        "local_hour": (f"CAST(FLOOR(({local} - {day} * 86400) / 3600.0) AS INTEGER)", 2),
+    }
     updated = 0
     with transaction.atomic(), connection.cursor() as cursor:
         for index, (since, offset) in enumerate(changes):
+            assignments = ", ".join(f"{name} = {values[name][0]}" for name in fields)
+            params: list[int | datetime] = [
+                offset for name in fields for _ in range(values[name][1])
+            ]
             conditions = ["organisation_id = %s"]
-            params: list[int | datetime] = [offset, organisation_id]
+            params.append(organisation_id)
             if index > 0:
                 conditions.append("answered_at >= %s")
                 params.append(datetime.fromtimestamp(since, tz=UTC))
             if index + 1 < len(changes):
                 conditions.append("answered_at < %s")
                 params.append(datetime.fromtimestamp(changes[index + 1][0], tz=UTC))
-            # Floor division of a possibly negative number: (x - (x mod d)) / d, portable.
-            local = f"({epoch} + %s)"
             cursor.execute(
-                f"UPDATE surveys_answer SET local_day = "
-                f"CAST(FLOOR({local} / 86400.0) AS INTEGER) WHERE {' AND '.join(conditions)}",
+                f"UPDATE surveys_answer SET {assignments} WHERE {' AND '.join(conditions)}",
                 params,
             )
             updated += cursor.rowcount

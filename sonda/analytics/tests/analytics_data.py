@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from sonda.accounts.access import Scope
-from sonda.core.calendar import day_number
+from sonda.core.calendar import day_number, hour_of
 from sonda.core.testing.calendar import organisation_zone
 from sonda.org.models import Person, Unit
 from sonda.surveys.models import Answer, Response, Survey
@@ -129,6 +129,7 @@ def generate(
                     language=response.language,
                     answered_at=response.completed_at,
                     local_day=day_number(response.completed_at, time_zone),
+                    local_hour=hour_of(response.completed_at, time_zone),
                     is_complete=True,
                 )
             )

@@ -4,7 +4,7 @@ one question of a survey, all at one time, unit, employee and customer."""
 from collections.abc import Sequence
 from datetime import datetime
 
-from sonda.core.calendar import day_number
+from sonda.core.calendar import day_number, hour_of
 from sonda.core.testing.calendar import organisation_zone
 from sonda.customers.models import Customer
 from sonda.org.models import Person, Unit
@@ -63,6 +63,7 @@ def store(
             language="en",
             answered_at=at,
             local_day=day_number(at, time_zone),
+            local_hour=hour_of(at, time_zone),
             is_complete=True,
         )
         for response, value in zip(responses, values, strict=True)

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from sonda.analytics.tests.analytics_data import measured_survey
-from sonda.core.calendar import day_number
+from sonda.core.calendar import day_number, hour_of
 from sonda.core.testing.calendar import organisation_zone
 from sonda.org.models import Person, Unit
 from sonda.org.tests.factories import PersonFactory, UnitFactory
@@ -77,6 +77,7 @@ def store(
                     language="en",
                     answered_at=at,
                     local_day=day_number(at, time_zone),
+                    local_hour=hour_of(at, time_zone),
                     is_complete=True,
                 )
             )

@@ -21,7 +21,6 @@ from sonda.analytics.queries import (
     Period,
     empty_tally,
     measure_for,
-    offset_changes,
     overall,
     period_of,
     slices,
@@ -30,6 +29,7 @@ from sonda.analytics.queries import (
 from sonda.analytics.scope import scoped_answers
 from sonda.analytics.stats import Measure, nps_score, top_box_share
 from sonda.analytics.tests.analytics_data import Record, generate, measured_survey
+from sonda.core.calendar import offset_changes
 from sonda.core.errors import NotFound, ValidationFailed
 from sonda.org.models import Unit
 

@@ -8,7 +8,7 @@ import pytest
 
 from sonda.accounts.models import AuditEvent
 from sonda.cli import main
-from sonda.core.calendar import day_number
+from sonda.core.calendar import day_number, hour_of
 from sonda.core.testing.calendar import organisation_zone
 from sonda.customers.tests.factories import CustomerFactory
 from sonda.surveys.models import Answer
@@ -93,9 +93,12 @@ def expected_answers(world, survey, stored):
         (ids["comment"], first.pk, "comment", "text", None, comment, "", FIRST, context_first),
         (second_id, second.pk, "ltr", "nps", 10.0, "", "", SECOND, context_second),
     ]
-    # answer id, the answer, when, its local day, complete, then the response's context
+    # answer id, the answer, when, its local day and hour, complete, then the response's context
     time_zone = organisation_zone(world.org.pk)
-    return [[*value[:8], day_number(value[7], time_zone), True, *value[8]] for value in values]
+    return [
+        [*value[:8], day_number(value[7], time_zone), hour_of(value[7], time_zone), True, *value[8]]
+        for value in values
+    ]
 
 
 ANSWER_HEADER = [
@@ -107,6 +110,7 @@ ANSWER_HEADER = [
     "choice",
     "answered_at",
     "local_day",
+    "local_hour",
     "is_complete",
     "survey_id",
     "program_id",

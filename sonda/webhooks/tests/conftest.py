@@ -1,0 +1,124 @@
+"""A real HTTP receiver on loopback for webhook tests, and endpoints registered to it.
+
+The receiver answers as scripted (a status per request, then 200), records every request as it
+arrived (headers and the raw body), and counts the 2xx answers it gave per `Idempotency-Key`:
+what a receiver that deduplicates would have processed.
+"""
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from sonda.webhooks.models import WebhookEndpoint
+from sonda.webhooks.services import IssuedEndpoint, webhook_endpoint_create
+
+NOON = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """What the loopback receiver does and saw."""
+
+    script: list[int] = field(default_factory=list)
+    fail_every_other: bool = False
+    delay: float = 0.0
+    # When set, the first request waits (up to 10 s) for it before answering.
+    hold_first: threading.Event | None = None
+    first_arrived: threading.Event = field(default_factory=threading.Event)
+    requests: list[Received] = field(default_factory=list)
+    accepted: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
+
+    def answer(self, received: Received) -> int:
+        with self.lock:
+            self.requests.append(received)
+            number = len(self.requests)
+            status = self.script.pop(0) if self.script else 200
+            if self.fail_every_other and number % 2 == 1:
+                status = 500
+            if 200 <= status < 300:
+                self.accepted[received.headers.get("Idempotency-Key", "")] += 1
+            return status
+
+
+@pytest.fixture
+def start_receiver() -> Iterator[Callable[[], Receiver]]:
+    servers: list[ThreadingHTTPServer] = []
+
+    def start() -> Receiver:
+        state = Receiver()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                received = Received(self.path, dict(self.headers), self.rfile.read(length))
+                first = not state.first_arrived.is_set()
+                state.first_arrived.set()
+                if first and state.hold_first is not None:
+                    state.hold_first.wait(10)
+                status = state.answer(received)
+                if state.delay:
+                    time.sleep(state.delay)
+                data = b'{"ok": true}' if status < 300 else b"receiver says no"
+                try:
+                    self.send_response(status)
+                    if 300 <= status < 400:
+                        self.send_header("Location", "/elsewhere")
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # Sonda gave up waiting
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/sonda"
+        return state
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture
+def receiver(start_receiver: Callable[[], Receiver]) -> Receiver:
+    return start_receiver()
+
+
+def register(world: Any, url: str, *types: str, **options: Any) -> IssuedEndpoint:
+    """An endpoint of the world's bank, registered by its admin, for these event types."""
+    return webhook_endpoint_create(
+        scope=world.scope(world.admin),
+        url=url,
+        event_types=list(types or ["case.opened"]),
+        **options,
+    )
+
+
+@pytest.fixture
+def endpoint(world: Any, receiver: Receiver) -> WebhookEndpoint:
+    return register(world, receiver.url, "case.opened", "case.closed").endpoint

@@ -43,14 +43,27 @@ def _weights(values: list[str]) -> dict[str, float] | None:
     return out
 
 
-def _dimensions(values: list[str]) -> tuple[Dimension, ...]:
+_SEGMENT_PREFIX = "segment:"
+
+
+def _dimensions(values: list[str]) -> tuple[tuple[Dimension, ...], str]:
+    """The dimensions named in `by`, and the customer attribute of a `segment:<attribute>`."""
     names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    segments = [name for name in names if name.startswith(_SEGMENT_PREFIX)]
+    if len(segments) > 1:
+        raise ValidationFailed.on("by", "groups by one customer attribute (segment:…) at most")
+    names = [name for name in names if not name.startswith(_SEGMENT_PREFIX)]
     unknown = [name for name in names if name not in _DIMENSIONS]
     if unknown:
         raise ValidationFailed.on(
-            "by", f"unknown dimension '{unknown[0]}' (one of {', '.join(_DIMENSIONS)})"
+            "by",
+            f"unknown dimension '{unknown[0]}' (one of {', '.join(_DIMENSIONS)}, "
+            "or segment:<customer attribute>)",
         )
-    return tuple(_DIMENSIONS[name] for name in names)
+    attribute = segments[0].removeprefix(_SEGMENT_PREFIX).strip() if segments else ""
+    if segments and not attribute:
+        raise ValidationFailed.on("by", "segment: needs a customer attribute, e.g. segment:tier")
+    return tuple(_DIMENSIONS[name] for name in names), attribute
 
 
 @router.get(
@@ -61,7 +74,10 @@ def _dimensions(values: list[str]) -> tuple[Dimension, ...]:
         "NPS (adjusted Wald interval), top-box and yes shares (Wilson) or means (t) of one "
         "question, overall and per row of up to two dimensions and a period, on the "
         "organisation's clock. Below the program's minimum base a row has n but no value. "
-        "`compare_previous` adds each row's change against the previous period with its "
+        "`by=segment:tier` groups by a customer attribute's values (after the other "
+        "dimensions in each row's key; a list attribute such as products counts a customer in "
+        "each of its values). `compare_previous` adds each row's change against the previous "
+        "period with its "
         "z-test (Welch's t for means); `flag_below_average` flags slices below or above the rest "
         "under Benjamini–Hochberg. `segment_attribute` and `segment_value` count only the "
         "answers of the customers in a segment (tier=business); `weight_attribute` and "
@@ -92,11 +108,13 @@ def metrics(request: HttpRequest, query: Query[MetricsQuery]) -> dict[str, Any]:
         start=query.date_from,
         end=query.date_to,
     )
+    by, segment_by = _dimensions(query.by)
     try:
         wanted = MetricQuery(
             question=query.question,
             metric=query.metric,
-            by=_dimensions(query.by),
+            by=by,
+            segment_by=segment_by,
             period=query.period,
             filters=filters,
             compare_previous=query.compare_previous,

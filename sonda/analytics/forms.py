@@ -216,6 +216,13 @@ class UnitFilterForm(DashboardFilterForm):
     )
 
 
+SEGMENT_DIMENSION = "segment:"  # a "Compare" choice of a customer attribute: segment:tier
+
+
+def segment_dimension_label(attribute: str) -> str:
+    return str(_("Customers' %(attribute)s") % {"attribute": attribute})
+
+
 BELOW_AVERAGE_DIMENSIONS: dict[str, Any] = {
     Dimension.UNIT.value: _("Unit"),
     Dimension.EMPLOYEE.value: _("Employee"),
@@ -237,5 +244,28 @@ class BelowAverageForm(DashboardFilterForm):
         initial=Dimension.UNIT.value,
     )
 
+    def __init__(self, data: QueryDict, *, scope: Scope, **kwargs: Any) -> None:
+        super().__init__(data, scope=scope, **kwargs)
+        # Besides the answers' own context, the customers' attributes in use (tier, products…).
+        attributes = sorted({s.attribute for s in customer_segment_choices(scope=scope)})
+        field = self.fields["dimension"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            *BELOW_AVERAGE_DIMENSIONS.items(),
+            *(
+                (
+                    f"{SEGMENT_DIMENSION}{attribute}",
+                    _("Customers' %(attribute)s") % {"attribute": attribute},
+                )
+                for attribute in attributes
+            ),
+        ]
+
+    def segment_chosen(self) -> str:
+        """The customer attribute to compare the values of; "" when a dimension is chosen."""
+        raw = self.value("dimension") or ""
+        return raw.removeprefix(SEGMENT_DIMENSION) if raw.startswith(SEGMENT_DIMENSION) else ""
+
     def dimension_chosen(self) -> Dimension:
-        return Dimension(self.value("dimension") or Dimension.UNIT.value)
+        raw = self.value("dimension") or Dimension.UNIT.value
+        return Dimension.UNIT if raw.startswith(SEGMENT_DIMENSION) else Dimension(raw)

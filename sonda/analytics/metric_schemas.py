@@ -28,7 +28,8 @@ class MetricsQuery(Schema):
     by: list[str] = Field(
         default_factory=list,
         description="Up to two dimensions, repeated or comma-separated: unit_id, employee_id, "
-        "touchpoint, channel, journey, stage, language, survey_id, program_id, weekday, hour.",
+        "touchpoint, channel, journey, stage, language, survey_id, program_id, weekday, hour, "
+        "or segment:<customer attribute> (e.g. segment:tier), whose value comes last in a key.",
     )
     period: Period | None = Field(None, description="A trend: one row per day, week, month…")
     date_from: date | None = Field(None, description="Answers on or after this day (local).")

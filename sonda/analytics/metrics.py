@@ -100,19 +100,30 @@ class MetricQuery:
     rollup: bool = False  # with by=(UNIT,): each unit with its whole subtree's answers
     segment_attribute: str = ""  # with segment_value: only the answers of customers in it
     segment_value: str = ""
+    # Rows per value of a customer attribute (tier, products…), after the `by` values in the
+    # key: the answers of customers with that value; a list attribute puts a customer's answers
+    # in each of its values' rows, customers without it in a row of None.
+    segment_by: str = ""
 
     def __post_init__(self) -> None:
         if not self.question:
             raise ValidationFailed.on("question", "is required")
         by = tuple(Dimension(d) for d in self.by)
         object.__setattr__(self, "by", by)
-        if len(by) > MAX_DIMENSIONS:
+        if len(by) + (1 if self.segment_by else 0) > MAX_DIMENSIONS:
             raise ValidationFailed.on("by", f"at most {MAX_DIMENSIONS} dimensions")
+        if self.segment_by:
+            if not SEGMENT_ATTRIBUTE.match(self.segment_by):
+                raise ValidationFailed.on("segment_by", _ATTRIBUTE_FORMAT)
+            if self.rollup or self.weights is not None:
+                raise ValidationFailed.on(
+                    "segment_by", "groups by a customer attribute without roll-up or weights"
+                )
         if len(set(by)) != len(by):
             raise ValidationFailed.on("by", "names a dimension twice")
         if self.rollup and by != (Dimension.UNIT,):
             raise ValidationFailed.on("rollup", "rolls up by unit only: by=unit_id")
-        if self.flag_below_average and not by:
+        if self.flag_below_average and not by and not self.segment_by:
             # Two dimensions flag each pair of values (a weekday at an hour) against the rest.
             raise ValidationFailed.on("flag_below_average", "needs one or two dimensions in by")
         if self.weights is not None:
@@ -330,7 +341,7 @@ def metric_table(*, scope: Scope, query: MetricQuery, engine: Engine | None = No
     flags = _flags(query, measure, cells, period_totals) if query.flag_below_average else {}
     labels = _Labels(scope=scope, query=query, keys=list(cells))
     rows: list[MetricRow] = []
-    if query.by or query.period is not None:
+    if query.by or query.segment_by or query.period is not None:
         for key in counted.ordered(cells):
             score = counted.score(cells[key])
             previous: Score | None = None
@@ -398,7 +409,7 @@ class _Counter:
         dimensions: list[Dimension] = []
         if keyed:
             dimensions = [Dimension.UNIT_PATH] if query.rollup else list(query.by)
-        if self.weighted:
+        if self.weighted or (keyed and query.segment_by):
             dimensions.append(Dimension.CUSTOMER)
         found = slices(
             self.answers,
@@ -408,6 +419,9 @@ class _Counter:
             filters=filters,
         )
         segments: dict[Any, str] = self._segments(found) if self.weighted else {}
+        grouped_by: dict[int, tuple[str, ...]] = (
+            self._segment_values(found) if keyed and query.segment_by else {}
+        )
         if keyed:
             self.period_totals = {}
         whole: dict[Any, Tally] = {}
@@ -426,7 +440,7 @@ class _Counter:
         if not found:
             whole[None] = empty_tally(self.measure)
         cells: dict[tuple[Any, ...], dict[Any, Tally]] = {}
-        if not keyed or not (query.by or query.period is not None):
+        if not keyed or not (query.by or query.segment_by or query.period is not None):
             return cells, whole
         for (period, segment), group in grouped.items():
             suffix = (period,) if query.period is not None else ()
@@ -436,8 +450,32 @@ class _Counter:
                 continue
             for found_slice in group:
                 base = tuple(found_slice.key[d.value] for d in query.by)
+                if query.segment_by:
+                    customer = found_slice.key.get(Dimension.CUSTOMER.value)
+                    for value in grouped_by.get(customer, (None,)) if customer else (None,):
+                        key = (*base, value, *suffix)
+                        _add(cells.setdefault(key, {}), segment, found_slice.tally)
+                    continue
                 _add(cells.setdefault((*base, *suffix), {}), segment, found_slice.tally)
         return cells, whole
+
+    def _segment_values(self, found: Sequence[Slice]) -> dict[int, tuple[str, ...]]:
+        """Customer id → the values of the `segment_by` attribute it holds (several for a
+        list), for the customers in `found`."""
+        ids = sorted(
+            {int(s.key[Dimension.CUSTOMER.value]) for s in found if s.key.get("customer_id")}
+        )
+        attribute = self.query.segment_by
+        out: dict[int, tuple[str, ...]] = {}
+        for start in range(0, len(ids), _CUSTOMER_BATCH):
+            batch = ids[start : start + _CUSTOMER_BATCH]
+            for customer_id, attributes in Customer.objects.filter(
+                organisation_id=self.answers.scope.organisation_id, pk__in=batch
+            ).values_list("pk", "attributes"):
+                texts = segment_texts((attributes or {}).get(attribute))
+                if texts:
+                    out[customer_id] = tuple(sorted(texts))
+        return out
 
     def unit_paths(self) -> dict[int, str]:
         """The units a roll-up reports: those within the reader's and the filter's subtree."""
@@ -616,6 +654,9 @@ class _Labels:
 
     def of(self, key: tuple[Any, ...]) -> tuple[str, ...]:
         labels = [self._one(d, v) for d, v in zip(self.query.by, key, strict=False)]
+        if self.query.segment_by:
+            value = key[len(self.query.by)]
+            labels.append(_("(none)") if value is None else str(value))
         if self.query.period is not None:
             labels.append(period_label(key[-1], self.query.period))
         return tuple(labels)

@@ -37,6 +37,7 @@ from sonda.analytics.forms import (
     Choice,
     DashboardFilterForm,
     UnitFilterForm,
+    segment_dimension_label,
 )
 from sonda.analytics.metrics import (
     MetricQuery,
@@ -280,6 +281,23 @@ def _by(
     return _lines(table.rows, choice, dimensions, page, rollup=rollup)
 
 
+def _by_segment(scope: Scope, choice: Choice, attribute: str) -> list[Line]:
+    """A line per value of a customer attribute, flagged against the rest. The responses list
+    has no segment filter: a line links to the responses of the period and survey."""
+    if choice.question is None:
+        return []
+    table = metric_table(
+        scope=scope,
+        query=MetricQuery(
+            question=choice.question.key,
+            segment_by=attribute,
+            filters=choice.filters,
+            flag_below_average=True,
+        ),
+    )
+    return [_line(row, label=row.labels[0], url=responses_url(choice)) for row in table.rows]
+
+
 # --- Pages --------------------------------------------------------------------------------------
 
 
@@ -460,7 +478,8 @@ def below_average(request: HttpRequest, scope: Scope) -> HttpResponse:
     form = BelowAverageForm(request.GET, scope=scope)
     choice = form.choice()
     dimension = form.dimension_chosen()
-    lines = _by(scope, choice, (dimension,))
+    attribute = form.segment_chosen()
+    lines = _by_segment(scope, choice, attribute) if attribute else _by(scope, choice, (dimension,))
     below = sorted((ln for ln in lines if ln.flag == "below"), key=lambda ln: ln.effect or 0.0)
     above = sorted((ln for ln in lines if ln.flag == "above"), key=lambda ln: -(ln.effect or 0.0))
     return render(
@@ -469,7 +488,11 @@ def below_average(request: HttpRequest, scope: Scope) -> HttpResponse:
         _context(
             form,
             choice,
-            dimension_label=BELOW_AVERAGE_DIMENSIONS[dimension.value],
+            dimension_label=(
+                segment_dimension_label(attribute)
+                if attribute
+                else BELOW_AVERAGE_DIMENSIONS[dimension.value]
+            ),
             lines=lines,
             below=below,
             above=above,

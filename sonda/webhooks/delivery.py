@@ -230,8 +230,8 @@ def webhooks_deliver_due(
         outcome = _refused(delivery) or webhook_post(delivery, timeout=timeout, at=at)
         if outcome.unreachable:
             unreachable[delivery.endpoint_id] = outcome.error
-        _record(delivery, outcome, now + timedelta(seconds=time.monotonic() - started))
-        delivered += outcome.delivered
+        recorded = _record(delivery, outcome, now + timedelta(seconds=time.monotonic() - started))
+        delivered += recorded and outcome.delivered
     return delivered
 
 
@@ -260,37 +260,42 @@ def _postpone(delivery: WebhookDelivery, why: str, at: datetime) -> None:
     )
 
 
-def _record(delivery: WebhookDelivery, outcome: Outcome, now: datetime) -> None:
+def _record(delivery: WebhookDelivery, outcome: Outcome, now: datetime) -> bool:
+    """Write what the attempt came to; False when the claim no longer held (nothing written)."""
     ours = still_ours(delivery)
     if outcome.delivered:
         # Conditional on this claim: a late answer to an older attempt matches nothing, so the
         # delivery is marked delivered once.
-        ours.update(
-            status=DeliveryStatus.DELIVERED,
-            delivered_at=now,
-            last_attempt_at=now,
-            last_status_code=outcome.status_code,
-            lease_until=None,
-            last_error="",
+        return bool(
+            ours.update(
+                status=DeliveryStatus.DELIVERED,
+                delivered_at=now,
+                last_attempt_at=now,
+                last_status_code=outcome.status_code,
+                lease_until=None,
+                last_error="",
+            )
         )
-        return
     error = outcome.error[:500]
     if outcome.permanent or delivery.attempts >= MAX_ATTEMPTS:
-        if ours.update(
+        failed = ours.update(
             status=DeliveryStatus.FAILED,
             failed_at=now,
             last_attempt_at=now,
             last_status_code=outcome.status_code,
             lease_until=None,
             last_error=error,
-        ):
+        )
+        if failed:
             log.warning("Webhook delivery %s failed: %s", delivery.pk, error)
-        return
-    ours.update(
-        status=DeliveryStatus.QUEUED,
-        next_attempt_at=now + backoff(delivery.attempts),
-        last_attempt_at=now,
-        last_status_code=outcome.status_code,
-        lease_until=None,
-        last_error=error,
+        return bool(failed)
+    return bool(
+        ours.update(
+            status=DeliveryStatus.QUEUED,
+            next_attempt_at=now + backoff(delivery.attempts),
+            last_attempt_at=now,
+            last_status_code=outcome.status_code,
+            lease_until=None,
+            last_error=error,
+        )
     )

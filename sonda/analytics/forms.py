@@ -158,6 +158,7 @@ class DashboardFilterForm(forms.Form):
             [(q.key, question_label(q, survey)) for q in self.questions if survey] or [EVERY],
         )
         segments = customer_segment_choices(scope=scope)
+        self.segments_in_use = list(segments)
         asked = segment_of(values.get("segment"))
         if asked is not None and asked not in segments:
             segments.append(asked)
@@ -247,7 +248,7 @@ class BelowAverageForm(DashboardFilterForm):
     def __init__(self, data: QueryDict, *, scope: Scope, **kwargs: Any) -> None:
         super().__init__(data, scope=scope, **kwargs)
         # Besides the answers' own context, the customers' attributes in use (tier, products…).
-        attributes = sorted({s.attribute for s in customer_segment_choices(scope=scope)})
+        attributes = sorted({s.attribute for s in self.segments_in_use})
         field = self.fields["dimension"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = [

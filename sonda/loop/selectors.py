@@ -22,6 +22,7 @@ from django.db.models import (
     Count,
     Exists,
     ExpressionWrapper,
+    F,
     IntegerField,
     OuterRef,
     Q,
@@ -189,7 +190,7 @@ def case_root_causes(*, scope: Scope, case_id: int) -> QuerySet[CaseProblem]:
 
 
 def case_workload(*, scope: Scope) -> list[dict[str, object]]:
-    """Open cases per owner among the cases the scope sees: owner id, open, overdue-free count.
+    """Open cases per owner among the cases the scope sees (the workload view).
 
     Rows are `{"owner_id", "open", "new"}`, the busiest first; the queue is `owner_id` None.
     """
@@ -198,7 +199,7 @@ def case_workload(*, scope: Scope) -> list[dict[str, object]]:
         .order_by()
         .values("owner_id")
         .annotate(open=Count("pk"), new=Count("pk", filter=Q(state="new")))
-        .order_by("-open", "owner_id")
+        .order_by("-open", F("owner_id").asc(nulls_last=True))
     )
     return list(rows)
 
@@ -293,11 +294,11 @@ def alert_rule_get(*, scope: Scope, rule_id: int) -> AlertRule:
 # Coaching and praise -----------------------------------------------------------------------------
 
 
-def _people_visible(scope: Scope, *, employee: str) -> Q:
+def _people_visible(scope: Scope, *, employee: str) -> Q | None:
     """Coaching notes and praise follow the people: a manager's subtree, one's own and one's
-    direct reports; HQ roles see all."""
+    direct reports; None for HQ roles, who see all."""
     if scope.sees_whole_organisation:
-        return Q()
+        return None
     mine = Q(**{f"{employee}__user": scope.user}) | Q(
         **{f"{employee}__supervisor__user": scope.user}
     )
@@ -308,11 +309,12 @@ def _people_visible(scope: Scope, *, employee: str) -> Q:
 
 def coaching_note_list(*, scope: Scope, employee_id: int | None = None) -> QuerySet[CoachingNote]:
     """Coaching notes: the employee's own, their supervisors', their managers'; HQ sees all."""
-    notes = (
-        CoachingNote.objects.filter(organisation=scope.organisation)
-        .filter(_people_visible(scope, employee="employee") | Q(supervisor=scope.user))
-        .select_related("employee", "supervisor", "case")
+    notes = CoachingNote.objects.filter(organisation=scope.organisation).select_related(
+        "employee", "supervisor", "case"
     )
+    people = _people_visible(scope, employee="employee")
+    if people is not None:
+        notes = notes.filter(people | Q(supervisor=scope.user))
     if employee_id is not None:
         notes = notes.filter(employee_id=employee_id)
     return notes.order_by("-created_at", "-id")
@@ -320,11 +322,12 @@ def coaching_note_list(*, scope: Scope, employee_id: int | None = None) -> Query
 
 def praise_list(*, scope: Scope, employee_id: int | None = None) -> QuerySet[Praise]:
     """Praise of the people the scope sees: one's own, one's reports', a manager's subtree's."""
-    praise = (
-        Praise.objects.filter(organisation=scope.organisation)
-        .filter(_people_visible(scope, employee="employee"))
-        .select_related("employee", "response")
+    praise = Praise.objects.filter(organisation=scope.organisation).select_related(
+        "employee", "response"
     )
+    people = _people_visible(scope, employee="employee")
+    if people is not None:
+        praise = praise.filter(people)
     if employee_id is not None:
         praise = praise.filter(employee_id=employee_id)
     return praise.order_by("-created_at", "-id")

@@ -40,3 +40,4 @@ api.add_router("/contact-rules", "sonda.listening.rules_api.contact_rules_router
 api.add_router("/listening-settings", "sonda.listening.rules_api.settings_router")
 api.add_router("/listening", "sonda.listening.reports_api.router")
 api.add_router("/metrics", "sonda.analytics.api.router")
+api.add_router("/webhooks", "sonda.webhooks.api.router")

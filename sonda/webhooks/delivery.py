@@ -163,7 +163,7 @@ def webhook_post(delivery: WebhookDelivery, *, timeout: float, at: datetime) -> 
             return Outcome(
                 delivered=False,
                 status_code=code,
-                error=f"answered {code} (redirects are not followed) to {where}".strip(),
+                error=f"answered {code} (redirects are not followed; Location: {where})",
                 permanent=True,
             )
         transient = code >= 500 or code in RETRY_STATUS
@@ -227,12 +227,21 @@ def webhooks_deliver_due(
         if delivery.endpoint_id in unreachable:
             _postpone(delivery, unreachable[delivery.endpoint_id], at)
             continue
-        outcome = _refused(delivery) or webhook_post(delivery, timeout=timeout, at=at)
+        outcome = _refused(delivery) or _send(delivery, timeout=timeout, at=at)
         if outcome.unreachable:
             unreachable[delivery.endpoint_id] = outcome.error
         recorded = _record(delivery, outcome, now + timedelta(seconds=time.monotonic() - started))
         delivered += recorded and outcome.delivered
     return delivered
+
+
+def _send(delivery: WebhookDelivery, *, timeout: float, at: datetime) -> Outcome:
+    try:
+        return webhook_post(delivery, timeout=timeout, at=at)
+    except Exception as error:
+        # A bug in building one request must not stall the run; it is retried, then fails.
+        log.exception("Webhook delivery %s could not be sent", delivery.pk)
+        return Outcome(delivered=False, error=f"{type(error).__name__}: {error}")
 
 
 def _refused(delivery: WebhookDelivery) -> Outcome | None:

@@ -378,6 +378,7 @@ def cases_open_for_silence(*, organisation_id: int, now: datetime | None = None)
             .values("customer_id")
             .annotate(last=Max("completed_at"), last_unit_id=last_unit)
             .filter(last__lt=at - timedelta(days=condition.days))
+            .order_by("customer_id")
         )
         known = set(
             Case.objects.filter(alert_rule_id=rule.rule_id, response__isnull=True).values_list(

@@ -144,6 +144,11 @@ def case_list(
     return cases.order_by("-opened_at", "-id")
 
 
+def can_edit(case: Case) -> bool:
+    """Whether the scope that listed the case may change it (as `case_list` annotated it)."""
+    return bool(case.__dict__.get("can_edit", False))
+
+
 def case_get(*, scope: Scope, case_id: int) -> Case:
     """One case the scope sees (with `can_edit`), or NotFound."""
     case = (
@@ -173,7 +178,7 @@ def case_lock_for_edit(*, scope: Scope, case_id: int) -> Case:
     case = case_list(scope=scope).select_for_update(of=("self",)).filter(pk=case_id).first()
     if case is None:
         raise NotFound("No such case.")
-    if not case.can_edit:  # type: ignore[attr-defined]
+    if not can_edit(case):
         raise PermissionDenied("You may read this case but not change it.")
     return case
 

@@ -9,6 +9,7 @@ from sonda.core.errors import NotFound, PermissionDenied, ValidationFailed
 from sonda.customers.tests.factories import CustomerFactory
 from sonda.loop.models import Case, ExecutiveCallback
 from sonda.loop.selectors import (
+    can_edit,
     case_get,
     case_list,
     case_lock_for_edit,
@@ -66,7 +67,7 @@ def test_each_role_sees_and_changes_its_own_cases(cases, who):
     bank, by_name = cases
     scope = bank.scope(users(bank)[who])
     names = {case.pk: name for name, case in by_name.items()}
-    listed = {names[c.pk]: c.can_edit for c in case_list(scope=scope)}
+    listed = {names[c.pk]: can_edit(c) for c in case_list(scope=scope)}
     seen, editable = MATRIX[who]
     assert set(listed) == seen
     assert {name for name, can in listed.items() if can} == editable
@@ -109,7 +110,7 @@ def test_an_executive_changes_their_callbacks(cases):
         month=date(2026, 10, 1),
     )
     scope = bank.scope(bank.world.executive)
-    editable = {c.pk for c in case_list(scope=scope) if c.can_edit}
+    editable = {c.pk for c in case_list(scope=scope) if can_edit(c)}
     assert editable == {by_name["ioanas"].pk}
     case_add_note(scope=scope, case_id=by_name["ioanas"].pk, text="I called her myself.")
 

@@ -80,6 +80,7 @@ def test_one_response_opens_one_case_by_the_most_urgent_rule(bank):
     rude = bank.rule("Rude staff", RULES["answer"], priority="urgent", position=9)
     response = bank.respond({"ltr": 2, "reasons": ["staff"]})
     case = cases_open_for_response(response_id=response.pk, now=OPENED)
+    assert case is not None
     assert (case.alert_rule_id, case.priority) == (rude.pk, "urgent")
     assert Case.objects.filter(response=response).count() == 1
     opened = CaseEvent.objects.get(case=case, kind="opened")
@@ -90,8 +91,10 @@ def test_evaluating_again_returns_the_same_case_and_records_nothing(bank):
     bank.rule()
     response = bank.respond({"ltr": 1}, employee_id=bank.bogdan.pk)
     first = cases_open_for_response(response_id=response.pk, now=OPENED)
+    assert first is not None
     events = CaseEvent.objects.count()
     again = cases_open_for_response(response_id=response.pk, now=OPENED + timedelta(hours=1))
+    assert again is not None
     assert again.pk == first.pk
     assert (Case.objects.count(), CaseEvent.objects.count()) == (1, events)
 
@@ -104,6 +107,7 @@ def test_a_closed_case_is_not_opened_again(bank):
     case_transition(scope=bank.analyst, case_id=case.pk, state="resolved")
     case_close(scope=bank.analyst, case_id=case.pk, recovery_outcome="fixed")
     again = cases_open_for_response(response_id=case.response_id)
+    assert again is not None
     assert (again.pk, again.state, Case.objects.count()) == (case.pk, "closed", 1)
 
 

@@ -1,4 +1,4 @@
-"""The listening clock: every tick enqueues delivery, reminders and expiry for the job worker."""
+"""The clock: every tick enqueues delivery, reminders, expiry and webhook retries for the worker."""
 
 import os
 import signal
@@ -16,6 +16,7 @@ PATHS = {
     "sonda.listening.tasks.deliver_due_messages",
     "sonda.listening.tasks.queue_reminders",
     "sonda.listening.tasks.expire_invitations",
+    "sonda.webhooks.tasks.deliver_due_webhooks",
 }
 
 
@@ -29,7 +30,7 @@ def test_once_enqueues_delivery_reminders_and_expiry():
     call_command("listening_clock", "--once", verbosity=2, stdout=out)
 
     assert set(enqueued()) == PATHS
-    assert len(enqueued()) == 3
+    assert len(enqueued()) == 4
     assert "deliver_due_messages" in out.getvalue()
 
 
@@ -38,14 +39,14 @@ def test_a_job_still_waiting_is_not_enqueued_again():
     call_command("listening_clock", "--once")
     call_command("listening_clock", "--once")
 
-    assert len(enqueued()) == 3
+    assert len(enqueued()) == 4
 
     DBTaskResult.objects.filter(task_path__endswith="deliver_due_messages").update(
         status="SUCCESSFUL"
     )
     call_command("listening_clock", "--once")
 
-    assert len(enqueued()) == 4
+    assert len(enqueued()) == 5
 
 
 @pytest.mark.django_db

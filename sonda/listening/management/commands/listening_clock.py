@@ -1,6 +1,7 @@
 """`manage.py listening_clock [--once] [--interval 60]`: the listening clock.
 
-Every interval it enqueues the periodic jobs (send what is due, queue reminders, expire links);
+Every interval it enqueues the periodic jobs (send what is due, queue reminders, expire links,
+retry webhook deliveries);
 the job worker runs them. A job still waiting from the last tick is not enqueued again, so a
 stopped worker does not come back to a pile of identical jobs. SIGINT or SIGTERM stops it between
 ticks.
@@ -16,7 +17,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_tasks.base import TaskResultStatus
 
-from sonda.listening.tasks import PERIODIC
+from sonda.listening.tasks import PERIODIC as LISTENING
+from sonda.webhooks.tasks import PERIODIC as WEBHOOKS
+
+# Every app's periodic jobs, named here (no registry to fill by import side effects).
+PERIODIC = (*LISTENING, *WEBHOOKS)
 
 
 def _waiting(task_path: str) -> bool:
@@ -39,7 +44,7 @@ def tick() -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "Enqueue listening's periodic jobs (delivery, reminders, expiry) every interval."
+    help = "Enqueue the periodic jobs (delivery, reminders, expiry, webhooks) every interval."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--once", action="store_true", help="one tick, then exit")

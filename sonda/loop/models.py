@@ -482,7 +482,11 @@ class PraiseSource(models.TextChoices):
 
 
 class Praise(TenantModel):
-    """A positive response naming an employee, routed to them and their supervisor."""
+    """A positive response naming an employee, routed to them and their supervisor.
+
+    The customer's words are the response's open answers, read from there (not copied), so that
+    erasing the customer redacts them here too.
+    """
 
     response = models.ForeignKey(
         "surveys.Response", on_delete=models.CASCADE, related_name="loop_praise"
@@ -491,7 +495,6 @@ class Praise(TenantModel):
     source = models.CharField(
         max_length=8, choices=PraiseSource.choices, default=PraiseSource.CONTEXT
     )
-    excerpt = models.TextField(blank=True, max_length=2000)
     seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -476,9 +476,9 @@ def praise_record_for_response(*, response_id: int) -> list[Praise]:
     ]
     if not recommendations or min(recommendations) < program.promoter_min:
         return list(Praise.objects.filter(response=response))
-    named: dict[int, tuple[str, str]] = {}
+    named: dict[int, str] = {}
     if response.employee_id is not None:
-        named[response.employee_id] = (PraiseSource.CONTEXT, "")
+        named[response.employee_id] = PraiseSource.CONTEXT
     texts = [t for _k, kind, _n, _c, t in rows if kind == QuestionKind.TEXT and t]
     if texts and response.unit is not None:
         colleagues = dict(
@@ -490,13 +490,13 @@ def praise_record_for_response(*, response_id: int) -> list[Praise]:
         )
         for text in texts:
             for person_id in names_mentioned(fold(text), colleagues):
-                named.setdefault(person_id, (PraiseSource.TEXT, text[:2000]))
-    for person_id, (source, excerpt) in named.items():
+                named.setdefault(person_id, PraiseSource.TEXT)
+    for person_id, source in named.items():
         Praise.objects.get_or_create(
             organisation_id=response.organisation_id,
             response=response,
             employee_id=person_id,
-            defaults={"source": source, "excerpt": excerpt},
+            defaults={"source": source},
         )
     return list(Praise.objects.filter(response=response).order_by("id"))
 

@@ -209,7 +209,6 @@ def test_praise_goes_to_the_employee_a_promoter_names(bank):
     )
     praise = praise_record_for_response(response_id=named.pk)
     assert [(p.employee_id, p.source) for p in praise] == [(colleague.pk, "text")]
-    assert praise[0].excerpt == "Doamna ioana MARIN a fost minunată!"
     again = praise_record_for_response(response_id=named.pk)
     assert [p.pk for p in again] == [praise[0].pk]
     detractor = bank.respond({"ltr": 3}, employee_id=bank.bogdan.pk)

@@ -322,11 +322,6 @@ def conditions_parse(raw: object, *, field: str = "conditions") -> tuple[Conditi
     return tuple(parsed)
 
 
-def conditions_of_rule(stored: object) -> tuple[Condition, ...]:
-    """The typed conditions of a stored rule (validated when written)."""
-    return conditions_parse(stored)
-
-
 # Text: case and accents ignored, whole words -----------------------------------------------------
 
 # Letters that Unicode does not decompose into a base letter and a mark.

@@ -186,7 +186,7 @@ def alert_rule_update(
                 .first()
             )
             if rule is None:
-                raise NotFound("No such alert rule.")
+                raise NotFound(_("No such alert rule."))
             given = {
                 "name": name,
                 "conditions": conditions,
@@ -230,7 +230,7 @@ def alert_rule_delete(*, scope: Scope, rule_id: int) -> None:
     with transaction.atomic():
         rule = AlertRule.objects.filter(organisation=scope.organisation, pk=rule_id).first()
         if rule is None:
-            raise NotFound("No such alert rule.")
+            raise NotFound(_("No such alert rule."))
         audit_record(
             action="loop.alert_rule_deleted",
             organisation=scope.organisation,

@@ -31,6 +31,7 @@ from django.db.models import (
     When,
 )
 from django.db.models import Case as Choose
+from django.utils.translation import gettext as _
 
 from sonda.accounts.access import READ_WHOLE_ORGANISATION, Scope
 from sonda.accounts.models import Role
@@ -166,7 +167,7 @@ def case_get(*, scope: Scope, case_id: int) -> Case:
         .first()
     )
     if case is None:
-        raise NotFound("No such case.")
+        raise NotFound(_("No such case."))
     return case
 
 
@@ -177,9 +178,9 @@ def case_lock_for_edit(*, scope: Scope, case_id: int) -> Case:
     """
     case = case_list(scope=scope).select_for_update(of=("self",)).filter(pk=case_id).first()
     if case is None:
-        raise NotFound("No such case.")
+        raise NotFound(_("No such case."))
     if not can_edit(case):
-        raise PermissionDenied("You may read this case but not change it.")
+        raise PermissionDenied(_("You may read this case but not change it."))
     return case
 
 
@@ -245,7 +246,7 @@ def function_list(*, scope: Scope) -> QuerySet[Function]:
 def function_get(*, scope: Scope, function_id: int) -> Function:
     function = function_list(scope=scope).filter(pk=function_id).first()
     if function is None:
-        raise NotFound("No such function.")
+        raise NotFound(_("No such function."))
     return function
 
 
@@ -262,7 +263,7 @@ def problem_list(*, scope: Scope, active_only: bool = False) -> QuerySet[Problem
 def problem_get(*, scope: Scope, problem_id: int) -> Problem:
     problem = problem_list(scope=scope).filter(pk=problem_id).first()
     if problem is None:
-        raise NotFound("No such problem.")
+        raise NotFound(_("No such problem."))
     return problem
 
 
@@ -289,10 +290,10 @@ def alert_rule_list(*, scope: Scope) -> QuerySet[AlertRule]:
 
 def alert_rule_get(*, scope: Scope, rule_id: int) -> AlertRule:
     if scope.role not in READ_WHOLE_ORGANISATION:
-        raise NotFound("No such alert rule.")
+        raise NotFound(_("No such alert rule."))
     rule = alert_rule_list(scope=scope).filter(pk=rule_id).first()
     if rule is None:
-        raise NotFound("No such alert rule.")
+        raise NotFound(_("No such alert rule."))
     return rule
 
 

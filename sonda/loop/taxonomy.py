@@ -115,7 +115,7 @@ def function_update(
                 .first()
             )
             if function is None:
-                raise NotFound("No such function.")
+                raise NotFound(_("No such function."))
             changed: list[str] = []
             if name is not KEEP:
                 function.name = required_text(name, "name", longest=200)
@@ -287,7 +287,7 @@ def problem_update(
                 .first()
             )
             if problem is None:
-                raise NotFound("No such problem.")
+                raise NotFound(_("No such problem."))
             changed: list[str] = []
             if code is not KEEP:
                 problem.code = _code(code)
@@ -427,7 +427,7 @@ def problem_mapping_delete(*, scope: Scope, mapping_id: int) -> None:
             organisation=scope.organisation, pk=mapping_id
         ).first()
         if mapping is None:
-            raise NotFound("No such mapping.")
+            raise NotFound(_("No such mapping."))
         _audit(
             scope,
             "loop.problem_unmapped",

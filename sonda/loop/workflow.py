@@ -418,7 +418,7 @@ def coaching_note_acknowledge(
             .first()
         )
         if note is None:
-            raise NotFound("No such coaching note.")
+            raise NotFound(_("No such coaching note."))
         if note.acknowledged_at is None:
             note.acknowledged_at = now or timezone.now()
             note.save(update_fields=["acknowledged_at", "updated_at"])

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from sonda.core.errors import ValidationFailed
@@ -165,9 +165,9 @@ def problem_mapping_table(*, organisation_id: int, survey_id: int, version_id: i
             code = option.get("problem", "") if isinstance(option, dict) else ""
             if code and code in active:
                 table[(question.key, str(option.get("code", "")))] = active[code]
-    mappings = ProblemMapping.objects.filter(organisation_id=organisation_id).filter(
-        survey_id__in=[survey_id]
-    ) | ProblemMapping.objects.filter(organisation_id=organisation_id, survey__isnull=True)
+    mappings = ProblemMapping.objects.filter(
+        Q(survey_id=survey_id) | Q(survey__isnull=True), organisation_id=organisation_id
+    )
     # Every-survey mappings first, so that this survey's own overwrite them.
     for key, option, problem_id, for_survey in sorted(
         mappings.values_list("question_key", "option_code", "problem_id", "survey_id"),

@@ -1,5 +1,6 @@
 """Opening cases from responses by alert rules; accounts gone silent; praise."""
 
+from copy import deepcopy
 from datetime import timedelta
 
 import pytest
@@ -15,12 +16,13 @@ from sonda.loop.opening import (
     praise_record_for_response,
 )
 from sonda.loop.rules import alert_rule_update
+from sonda.loop.taxonomy import problem_mapping_set
 from sonda.loop.tests.loop_helpers import DETRACTORS, OPENED, make_bank
 from sonda.loop.workflow import case_close, case_code_root_causes, case_transition
 from sonda.surveys.models import ResponseStatus
 from sonda.surveys.responses import ResponseContext, response_save_page, response_start
-from sonda.surveys.tests.factories import make_program, make_published_survey
-from sonda.surveys.tests.responses_helpers import COMPLETED
+from sonda.surveys.tests.factories import QUESTIONS, make_program, make_published_survey
+from sonda.surveys.tests.responses_helpers import COMPLETED, store
 
 
 @pytest.fixture
@@ -226,3 +228,34 @@ def test_evaluating_a_response_opens_its_case_and_records_its_praise(bank):
         (promoter.pk, bank.bogdan.pk)
     ]
     assert CaseProblem.objects.count() == 0
+
+
+def test_an_option_written_with_a_problem_code_codes_the_case(bank):
+    waiting = bank.problem("waiting", frontline_fixable=True)
+    queue = bank.problem("queue", frontline_fixable=True)
+    questions = deepcopy(QUESTIONS)
+    questions[1]["options"][0]["problem"] = "waiting"
+    survey = make_published_survey(
+        bank.analyst,
+        program=bank.survey.program,
+        name="Coded in the builder",
+        questions=questions,
+    )
+    bank.rule()
+
+    def coded_case():
+        response = store(survey, {"ltr": 3, "reasons": ["waiting", "fees"]}, language="en")
+        case = cases_open_for_response(response_id=response.pk)
+        assert case is not None
+        return list(case.problems.values_list("problem_id", flat=True))
+
+    assert coded_case() == [waiting.pk]
+    # A mapping made in the taxonomy beats the code written on the option.
+    problem_mapping_set(
+        scope=bank.analyst,
+        survey_id=survey.pk,
+        question_key="reasons",
+        option_code="waiting",
+        problem_id=queue.pk,
+    )
+    assert coded_case() == [queue.pk]

@@ -41,3 +41,8 @@ api.add_router("/listening-settings", "sonda.listening.rules_api.settings_router
 api.add_router("/listening", "sonda.listening.reports_api.router")
 api.add_router("/metrics", "sonda.analytics.api.router")
 api.add_router("/webhooks", "sonda.webhooks.api.router")
+api.add_router("/cases", "sonda.loop.api.cases_router")
+api.add_router("/coaching-notes", "sonda.loop.api.coaching_router")
+api.add_router("/problems", "sonda.loop.api.problems_router")
+api.add_router("/functions", "sonda.loop.api.functions_router")
+api.add_router("/alert-rules", "sonda.loop.api.alert_rules_router")

@@ -45,6 +45,7 @@ from sonda.loop.models import (
     ProblemMapping,
 )
 from sonda.loop.routing import CodedProblem, case_owner_find, loop_decision
+from sonda.loop.sla import case_deadlines, sla_clock
 from sonda.loop.timeline import case_event_record
 from sonda.org.models import Person, Unit
 from sonda.surveys.models import (
@@ -258,6 +259,9 @@ def _case_open(
     ]
     route = case_owner_find(organisation_id=response.organisation_id, employee=employee, unit=unit)
     loop, function_id = loop_decision(concerns_employee=employee is not None, problems=coded)
+    deadlines = case_deadlines(
+        clock=sla_clock(response.organisation_id), priority=rule.priority, opened_at=at
+    )
     try:
         with transaction.atomic():
             case = Case.objects.create(
@@ -276,6 +280,7 @@ def _case_open(
                 owner_function_id=function_id,
                 queue=route.owner_id is None,
                 opened_at=at,
+                **deadlines,
             )
             _record_opening(
                 case, rule=rule, coded=coded, problems=problems, route_via=route.via, at=at
@@ -416,6 +421,9 @@ def _silence_case_open(
         else None
     )
     route = case_owner_find(organisation_id=organisation_id, employee=None, unit=unit)
+    deadlines = case_deadlines(
+        clock=sla_clock(organisation_id), priority=rule.priority, opened_at=at
+    )
     try:
         with transaction.atomic():
             case = Case.objects.create(
@@ -431,6 +439,7 @@ def _silence_case_open(
                 queue=route.owner_id is None,
                 silent_since=silent_since,
                 opened_at=at,
+                **deadlines,
             )
             case_event_record(
                 case=case,

@@ -27,6 +27,7 @@ from sonda.loop.models import (
     RecoveryOutcome,
 )
 from sonda.loop.routing import case_relink
+from sonda.loop.sla import case_deadlines_restart
 from sonda.loop.timeline import case_event_record, case_for_write, case_save
 from sonda.loop.validation import is_id, required_text
 
@@ -117,6 +118,8 @@ def _move(
         case.resolved_at = None
         case.recovery_outcome = ""
         fields += ["reopened_count", "closed_at", "resolved_at", "recovery_outcome"]
+        # The reopened case gets a fresh closing deadline (SLAs: `sonda.loop.sla`).
+        fields += case_deadlines_restart(case=case, at=at)
     elif target == CaseState.IN_CONTACT and case.first_contact_at is None:
         case.first_contact_at = at
         fields.append("first_contact_at")

@@ -23,6 +23,8 @@ the organisation's current units. Nothing is downloaded or `INSTALL`ed at run ti
 
 import contextlib
 import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +91,11 @@ TALLY_SCHEMA = ibis.schema(
     }
 )
 
+# Compiled SQL by (backend name, expression); see Engine.compile.
+_COMPILED: "OrderedDict[tuple[str, Any], str]" = OrderedDict()
+_COMPILED_LOCK = threading.Lock()
+_COMPILED_MAX = 2_048
+
 # Export column → analytics column, where the export names it differently.
 _EXPORT_RENAMES = {"value_number": "number", "value_choice": "choice"}
 _UNITS_SCHEMA = ibis.schema({"unit_id": "int64", "unit_path": "string"})
@@ -113,8 +120,24 @@ class Engine:
         return self._fetch(self, expr)
 
     def compile(self, expr: ir.Table) -> str:
-        """The SQL this engine runs for `expr` (to read, and to check in tests)."""
-        return str(self.backend.compile(expr))
+        """The SQL this engine runs for `expr` (to read, and to check in tests).
+
+        Compiling costs Ibis some milliseconds per query (a dashboard runs a dozen), while the
+        same expression comes back with every view of the same page: the SQL is kept per
+        backend kind and expression (Ibis expressions compare and hash by structure, literals
+        included), the most recent `_COMPILED_MAX`."""
+        key = (self.backend.name, expr.op())
+        with _COMPILED_LOCK:
+            found = _COMPILED.get(key)
+            if found is not None:
+                _COMPILED.move_to_end(key)
+                return found
+        sql = str(self.backend.compile(expr))
+        with _COMPILED_LOCK:
+            _COMPILED[key] = sql
+            while len(_COMPILED) > _COMPILED_MAX:
+                _COMPILED.popitem(last=False)
+        return sql
 
 
 def answers_relation(engine: Engine) -> ir.Table:

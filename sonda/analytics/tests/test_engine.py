@@ -69,3 +69,19 @@ def test_an_export_without_local_days_is_refused_with_what_to_do(world, tmp_path
         duckdb_engine(old, organisation_id=world.org.pk, unit_paths={})
     assert refused.value.errors[0].field == "path"
     assert "export it again" in refused.value.errors[0].message
+
+
+def test_the_same_query_is_compiled_once_and_another_literal_again(world, survey):
+    from sonda.analytics import engine as engines
+    from sonda.analytics.queries import Filters, measure_for, slices
+
+    engines._COMPILED.clear()
+    answers = scoped_answers(scope=world.scope(world.analyst))
+    measure = measure_for(answers=answers, question_key="ltr")
+    first = slices(answers, measure, filters=Filters(channel="sms"))
+    compiled = len(engines._COMPILED)
+    again = slices(answers, measure, filters=Filters(channel="sms"))
+    assert len(engines._COMPILED) == compiled
+    assert [s.tally for s in again] == [s.tally for s in first]
+    slices(answers, measure, filters=Filters(channel="email"))
+    assert len(engines._COMPILED) == compiled + 1

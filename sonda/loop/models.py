@@ -556,6 +556,10 @@ class LoopSettings(TenantModel):
     # The working calendar the SLA deadlines count in, as `sonda.loop.business_hours`
     # writes it (`BusinessCalendar.to_json()`); empty until the organisation sets one.
     business_calendar = models.JSONField(default=dict, blank=True)
+    # The organisation's local day on which the daily jobs last ran, so that the clock, which
+    # ticks every minute, starts each of them once a day.
+    silence_checked_on = models.DateField(null=True, blank=True)
+    callbacks_allotted_on = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -596,11 +600,33 @@ class SlaTarget(TenantModel):
         return f"SLA {self.priority}: {self.first_contact_hours}h / {self.close_hours}h"
 
 
+# The sweep's memory ------------------------------------------------------------------------------
+
+
+class ResponseEvaluation(TenantModel):
+    """A completed response the loop has evaluated (whether or not it opened a case).
+
+    The sweep evaluates the recently completed responses that have no row here, so a response is
+    neither missed (whatever order the transactions that completed responses committed in, and
+    however long one of them took) nor evaluated again. Rows of responses completed before the
+    sweep's window are pruned: the sweep no longer looks at those responses.
+    """
+
+    response = models.OneToOneField(
+        "surveys.Response", on_delete=models.CASCADE, related_name="loop_evaluation"
+    )
+
+    def __str__(self) -> str:
+        return f"Response {self.response_id} evaluated"
+
+
 # Notifications -----------------------------------------------------------------------------------
 
 
 class NotificationKind(models.TextChoices):
     CASE_ASSIGNED = "case_assigned", _("A case was assigned to you")
+    CASE_QUEUED = "case_queued", _("A case waits in the queue for an owner")
+    CASE_REOPENED = "case_reopened", _("Your case was reopened")
     CASE_NOTE = "case_note", _("A note on your case")
     SLA_WARNING = "sla_warning", _("A case is close to its deadline")
     SLA_ESCALATED = "sla_escalated", _("A case was escalated to you")

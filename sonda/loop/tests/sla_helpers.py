@@ -11,9 +11,9 @@ from sonda.loop.tests.loop_helpers import DETRACTORS, Bank
 BUCHAREST = "Europe/Bucharest"
 
 
-def local(time_zone: str, *args: int) -> datetime:
+def local(time_zone: str, year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
     """A wall-clock moment of a time zone: `local(BUCHAREST, 2026, 3, 27, 16, 30)`."""
-    return datetime(*args, tzinfo=ZoneInfo(time_zone))  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(time_zone))
 
 
 def open_case(bank: Bank, at: datetime, priority: str = "normal", **context: Any) -> Case:

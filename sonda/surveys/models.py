@@ -334,9 +334,19 @@ class Answer(TenantModel):
             models.Index(
                 fields=["organisation", "question_key", "answered_at"], name="answer_key_time"
             ),
-            # Analytics' date ranges, for the queries the daily tallies cannot answer.
+            # Analytics' date ranges, for the queries the daily tallies cannot answer: with the
+            # kind, hour, score and employee, a query by hour or employee reads the index alone.
             models.Index(
-                fields=["organisation", "question_key", "local_day"], name="answer_key_day"
+                fields=[
+                    "organisation",
+                    "question_key",
+                    "local_day",
+                    "kind",
+                    "local_hour",
+                    "value_number",
+                    "employee",
+                ],
+                name="answer_key_day",
             ),
             models.Index(fields=["organisation", "survey", "answered_at"], name="answer_survey"),
             models.Index(fields=["organisation", "unit_path"], name="answer_unit_path"),

@@ -13,7 +13,9 @@ from django.utils.translation import gettext as _
 
 from sonda.accounts.access import Scope
 from sonda.core.errors import Conflict, ValidationFailed
+from sonda.loop.case_webhooks import case_event_webhook_emit
 from sonda.loop.models import Case, CaseEvent, CaseEventKind
+from sonda.loop.notifications import case_event_notify
 from sonda.loop.selectors import case_lock_for_edit
 
 
@@ -26,8 +28,13 @@ def case_event_record(
     text: str = "",
     data: dict[str, Any] | None = None,
 ) -> CaseEvent:
-    """Append one entry to the case's timeline (inside the caller's transaction)."""
-    return CaseEvent.objects.create(
+    """Append one entry to the case's timeline (inside the caller's transaction).
+
+    Every entry is also announced: to the people it concerns (`sonda.loop.notifications`) and to
+    the webhook endpoints subscribed to it (`sonda.loop.case_webhooks`), in the same transaction,
+    so a change that rolls back announces nothing.
+    """
+    event = CaseEvent.objects.create(
         organisation_id=case.organisation_id,
         case=case,
         kind=kind,
@@ -36,6 +43,9 @@ def case_event_record(
         data=data or {},
         at=at,
     )
+    case_event_notify(case=case, event=event)
+    case_event_webhook_emit(case=case, event=event)
+    return event
 
 
 def case_for_write(*, scope: Scope, case_id: int, expected_version: int | None) -> Case:

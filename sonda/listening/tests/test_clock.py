@@ -1,4 +1,5 @@
-"""The clock: every tick enqueues delivery, reminders, expiry and webhook retries for the worker."""
+"""The clock: every tick enqueues delivery, reminders, expiry, webhook retries and the loop's jobs
+for the worker."""
 
 import os
 import signal
@@ -17,6 +18,12 @@ PATHS = {
     "sonda.listening.tasks.queue_reminders",
     "sonda.listening.tasks.expire_invitations",
     "sonda.webhooks.tasks.deliver_due_webhooks",
+    "sonda.loop.tasks.evaluate_completed_responses",
+    "sonda.loop.tasks.open_silence_cases_daily",
+    "sonda.loop.tasks.allot_executive_callbacks_daily",
+    "sonda.loop.emails.send_notification_emails",
+    "sonda.loop.emails.send_notification_digests",
+    "sonda.loop.sla_tasks.sweep_sla_deadlines",
 }
 
 
@@ -30,7 +37,7 @@ def test_once_enqueues_delivery_reminders_and_expiry():
     call_command("listening_clock", "--once", verbosity=2, stdout=out)
 
     assert set(enqueued()) == PATHS
-    assert len(enqueued()) == 4
+    assert len(enqueued()) == len(PATHS)
     assert "deliver_due_messages" in out.getvalue()
 
 
@@ -39,14 +46,14 @@ def test_a_job_still_waiting_is_not_enqueued_again():
     call_command("listening_clock", "--once")
     call_command("listening_clock", "--once")
 
-    assert len(enqueued()) == 4
+    assert len(enqueued()) == len(PATHS)
 
     DBTaskResult.objects.filter(task_path__endswith="deliver_due_messages").update(
         status="SUCCESSFUL"
     )
     call_command("listening_clock", "--once")
 
-    assert len(enqueued()) == 5
+    assert len(enqueued()) == len(PATHS) + 1
 
 
 @pytest.mark.django_db

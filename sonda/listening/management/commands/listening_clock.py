@@ -1,10 +1,10 @@
 """`manage.py listening_clock [--once] [--interval 60]`: the listening clock.
 
 Every interval it enqueues the periodic jobs (send what is due, queue reminders, expire links,
-retry webhook deliveries);
-the job worker runs them. A job still waiting from the last tick is not enqueued again, so a
-stopped worker does not come back to a pile of identical jobs. SIGINT or SIGTERM stops it between
-ticks.
+retry webhook deliveries; for the loop: evaluate completed responses, its daily jobs, its
+notification emails, SLA warnings and escalations); the job worker runs them. A job still
+waiting from the last tick is not enqueued again, so a stopped worker does not come back to a
+pile of identical jobs. SIGINT or SIGTERM stops it between ticks.
 """
 
 import signal
@@ -18,10 +18,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django_tasks.base import TaskResultStatus
 
 from sonda.listening.tasks import PERIODIC as LISTENING
+from sonda.loop.sla_tasks import SLA_PERIODIC
+from sonda.loop.tasks import LOOP_PERIODIC
 from sonda.webhooks.tasks import PERIODIC as WEBHOOKS
 
 # Every app's periodic jobs, named here (no registry to fill by import side effects).
-PERIODIC = (*LISTENING, *WEBHOOKS)
+PERIODIC = (*LISTENING, *WEBHOOKS, *LOOP_PERIODIC, *SLA_PERIODIC)
 
 
 def _waiting(task_path: str) -> bool:
@@ -44,7 +46,7 @@ def tick() -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "Enqueue the periodic jobs (delivery, reminders, expiry, webhooks) every interval."
+    help = "Enqueue the periodic jobs (delivery, reminders, expiry, webhooks, loop) every interval."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--once", action="store_true", help="one tick, then exit")

@@ -1,7 +1,5 @@
 """A customer's cases in the personal-data registry: export, erasure, merge."""
 
-from collections.abc import Iterator
-
 import pytest
 
 from sonda.customers.identities import identity_normalise
@@ -11,17 +9,17 @@ from sonda.loop.models import Case, CaseEvent, CaseProblem, Praise
 from sonda.loop.opening import praise_record_for_response
 from sonda.loop.tests.loop_helpers import OPENED, make_bank
 from sonda.loop.workflow import case_add_note, case_code_root_causes
-from sonda.privacy.registry import unregister
+from sonda.privacy.registry import sources
 from sonda.privacy.services import customer_data_export, customer_erase
 
 ANA_EMAIL = "ana.popescu@mail.example"
 
 
 @pytest.fixture
-def loop_source() -> Iterator[None]:
+def loop_source() -> None:
+    # The app registers its source when it starts; the tests only make sure it is there (taking
+    # it away afterwards would leave the other apps' tests without it).
     personal_data.register_source()
-    yield
-    unregister("loop")
 
 
 @pytest.fixture
@@ -35,6 +33,10 @@ def customer(bank, name, email):
         identities=[identity_normalise(kind="email", value=email)],
         full_name=name,
     )
+
+
+def test_the_loop_is_registered_when_the_app_starts():
+    assert "loop" in {source.name for source in sources()}
 
 
 def test_a_customers_cases_are_exported_with_their_notes(bank, loop_source):

@@ -104,8 +104,8 @@ def test_erase_needs_yes_and_then_erases_audited_as_the_system(world, ana):
     assert Customer.objects.get(pk=ana.pk).erased_at is None
     output = run("customer_erase", "--organisation", "banca", "--phone", ANA_PHONE, "--yes")
     assert (
-        output
-        == f"Erased customer {ana.pk} (rows per source: customers 6, surveys 0, listening 0).\n"
+        output == f"Erased customer {ana.pk} "
+        "(rows per source: customers 6, surveys 0, listening 0, loop 0).\n"
     )
     assert CustomerIdentity.objects.filter(customer=ana).count() == 0
     event = AuditEvent.objects.get(action="customer.erased")
@@ -113,7 +113,7 @@ def test_erase_needs_yes_and_then_erases_audited_as_the_system(world, ana):
     assert event.detail == {
         "via": "cli",
         "customer_id": ana.pk,
-        "rows": {"customers": 6, "surveys": 0, "listening": 0},
+        "rows": {"customers": 6, "surveys": 0, "listening": 0, "loop": 0},
     }
 
 

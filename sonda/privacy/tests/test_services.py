@@ -56,7 +56,7 @@ def test_the_registry_is_walked_so_every_app_s_data_is_exported_and_erased(world
     document = customer_data_export(scope=world.scope(world.admin), customer_id=ana.pk)
     assert document["answers"] == ["The teller was very kind", "Mortgage took too long"]
     result = customer_erase(scope=world.scope(world.admin), kind="email", value=ANA_EMAIL)
-    assert result.rows == {"customers": 6, "surveys": 0, "listening": 0, "answers": 2}
+    assert result.rows == {"customers": 6, "surveys": 0, "listening": 0, "loop": 0, "answers": 2}
     assert answers.held == {}
 
 
@@ -68,7 +68,7 @@ def test_erasure_removes_identities_consents_and_profile_and_keeps_an_anonymous_
     assert result.customer_id == ana.pk
     assert result.erased_at == customer.erased_at
     # Three identities and two consents deleted, one profile emptied.
-    assert result.rows == {"customers": 6, "surveys": 0, "listening": 0}
+    assert result.rows == {"customers": 6, "surveys": 0, "listening": 0, "loop": 0}
     assert CustomerIdentity.objects.filter(customer=customer).count() == 0
     assert Consent.objects.filter(customer=customer).count() == 0
     assert (customer.full_name, customer.time_zone, customer.attributes) == ("", "", {})
@@ -87,7 +87,7 @@ def test_the_erasure_is_audited_without_the_identifiers(world, ana):
     )
     assert event.detail == {
         "customer_id": ana.pk,
-        "rows": {"customers": 6, "surveys": 0, "listening": 0},
+        "rows": {"customers": 6, "surveys": 0, "listening": 0, "loop": 0},
     }
     recorded = json.dumps([event.detail, event.target_type, event.target_id])
     for identifier in (ANA_EMAIL, ANA_PHONE, ANA_CRM, "Ana", "Popescu"):

@@ -12,6 +12,7 @@ urlpatterns = [
     path("privacy/", include("sonda.privacy.urls")),
     path("listening/", include("sonda.listening.urls")),
     path("listening/", include("sonda.listening.report_urls")),
+    path("loop/sla/", include("sonda.loop.sla_urls")),
     path("dashboards/", include("sonda.analytics.urls")),
     path("", include("sonda.listening.public_urls")),
     path("", include("sonda.surveys.respond_urls")),

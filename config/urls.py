@@ -14,6 +14,7 @@ urlpatterns = [
     path("listening/", include("sonda.listening.report_urls")),
     path("loop/sla/", include("sonda.loop.sla_urls")),
     path("dashboards/", include("sonda.analytics.urls")),
+    path("loop/", include("sonda.loop.urls")),
     path("", include("sonda.listening.public_urls")),
     path("", include("sonda.surveys.respond_urls")),
     path("", include("sonda.accounts.urls")),

@@ -18,7 +18,6 @@ from sonda.core.errors import NotFound
 from sonda.customers.models import CustomerIdentity
 from sonda.loop.models import (
     OPEN_STATES,
-    PRIORITY_RANK,
     Case,
     CaseEvent,
     CaseProblem,
@@ -304,6 +303,7 @@ def case_workload(*, scope: Scope, now: datetime) -> list[WorkloadRow]:
 @dataclass
 class ProblemGroup:
     problem: Problem
+    label: str
     open: int
     total: int
     cases: list[Case]
@@ -323,8 +323,9 @@ def _int(value: object) -> int:
     return value
 
 
-def function_views(*, scope: Scope, now: datetime) -> list[FunctionView]:
-    """The functions the user works in, each with its open cases grouped by coded problem."""
+def function_views(*, scope: Scope, now: datetime, language: str) -> list[FunctionView]:
+    """The functions the user works in, each with its open cases grouped by coded problem
+    (labelled in `language`)."""
     functions = Function.objects.filter(organisation=scope.organisation, members=scope.user)
     views = []
     for function in functions.order_by("name", "pk"):
@@ -348,6 +349,7 @@ def function_views(*, scope: Scope, now: datetime) -> list[FunctionView]:
         groups = [
             ProblemGroup(
                 problem=problems[_int(row["problem_id"])],
+                label=problems[_int(row["problem_id"])].label(language),
                 open=_int(row["open"]),
                 total=_int(row["total"]),
                 cases=cases_by_problem.get(_int(row["problem_id"]), []),
@@ -367,12 +369,3 @@ def has_cases(scope: Scope) -> bool:
         Function.objects.filter(organisation=scope.organisation, members=scope.user).exists()
         or Case.objects.filter(organisation=scope.organisation, owner=scope.user).exists()
     )
-
-
-def priority_order(values: dict[str, int]) -> list[tuple[str, int]]:
-    """Counts per priority, the most urgent first."""
-    return sorted(values.items(), key=lambda item: PRIORITY_RANK.get(item[0], 99))
-
-
-def state_label(state: str) -> str:
-    return str(CaseState(state).label) if state in CaseState.values else _("unknown")

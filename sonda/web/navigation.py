@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sonda.accounts.access import Scope
 from sonda.accounts.models import Role
+from sonda.loop.casefile import has_cases
 
 # Units and people are browsed by everyone who reads more than their own record.
 BROWSE_STRUCTURE = frozenset({Role.ADMIN, Role.ANALYST, Role.EXECUTIVE, Role.MANAGER})
@@ -43,6 +44,10 @@ AREAS = (
     _Area(_("Customers"), "customers:list", lambda scope: scope.can_read_customers),
     _Area(_("Surveys"), "surveys:list", lambda scope: scope.sees_whole_organisation),
     _Area(_("Responses"), "responses:list", lambda scope: True),
+    # Cases for those who call customers back or read them: managers, HQ roles, function
+    # members and anyone a case is routed to; frontline employees see their coaching instead.
+    _Area(_("Cases"), "loop:cases", has_cases),
+    _Area(_("Coaching"), "loop:coaching", lambda scope: scope.role == Role.FRONTLINE),
     _Area(_("Listening"), "listening:index", lambda scope: scope.sees_whole_organisation),
     # Managers see the response rates and invitations of their subtree, not the configuration.
     _Area(_("Response rates"), "listening_reports:rates", lambda scope: scope.role == Role.MANAGER),
@@ -54,7 +59,6 @@ AREAS = (
 )
 
 COMING_SOON = (
-    _("Cases"),
     _("Pain map"),
     _("Initiatives"),
     _("Journeys"),

@@ -42,6 +42,7 @@ def coming_soon_labels(html: str) -> list[str]:
                 "Customers",
                 "Surveys",
                 "Responses",
+                "Cases",
                 "Listening",
                 "Imports",
                 "Members",
@@ -60,6 +61,7 @@ def coming_soon_labels(html: str) -> list[str]:
                 "Customers",
                 "Surveys",
                 "Responses",
+                "Cases",
                 "Listening",
                 "Imports",
                 "API tokens",
@@ -75,22 +77,31 @@ def coming_soon_labels(html: str) -> list[str]:
                 "Customers",
                 "Surveys",
                 "Responses",
+                "Cases",
                 "Listening",
                 "API tokens",
             ],
         ),
         (
             "manager_north",
-            ["Home", "Dashboards", "Units", "People", "Responses", "Response rates", "API tokens"],
+            [
+                "Home",
+                "Dashboards",
+                "Units",
+                "People",
+                "Responses",
+                "Cases",
+                "Response rates",
+                "API tokens",
+            ],
         ),
-        ("frontline", ["Home", "My results", "Responses", "API tokens"]),
+        ("frontline", ["Home", "My results", "Responses", "Coaching", "API tokens"]),
     ],
 )
 def test_the_navigation_shows_only_what_the_role_may_use(world, signed_in, role, expected):
     html = signed_in(world.users_by_role[role]).get(reverse("home")).content.decode()
     assert nav_labels(html) == expected
     assert coming_soon_labels(html) == [
-        "Cases",
         "Pain map",
         "Initiatives",
         "Journeys",

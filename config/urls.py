@@ -13,6 +13,7 @@ urlpatterns = [
     path("listening/", include("sonda.listening.urls")),
     path("listening/", include("sonda.listening.report_urls")),
     path("loop/sla/", include("sonda.loop.sla_urls")),
+    path("loop/notifications/", include("sonda.loop.notifications_urls")),
     path("dashboards/", include("sonda.analytics.urls")),
     path("loop/", include("sonda.loop.urls")),
     path("", include("sonda.listening.public_urls")),

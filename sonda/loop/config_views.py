@@ -22,15 +22,13 @@ from sonda.core.errors import NotFound, SondaError
 from sonda.loop import rules, taxonomy
 from sonda.loop.casefile import problem_choices
 from sonda.loop.forms import (
-    AlertRuleForm,
     FunctionForm,
     MappingForm,
     ProblemForm,
     add_service_error,
-    alert_rule_initial,
-    conditions_text,
     problem_initial,
 )
+from sonda.loop.rule_forms import AlertRuleForm, alert_rule_initial, conditions_text
 from sonda.loop.selectors import (
     alert_rule_get,
     alert_rule_list,

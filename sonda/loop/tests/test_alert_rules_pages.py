@@ -1,11 +1,13 @@
 """Alert rules through the pages: conditions typed one per line, errors by the line, pausing."""
 
+from typing import Any
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from sonda.loop.forms import conditions_parse_text, conditions_text
 from sonda.loop.models import AlertRule
+from sonda.loop.rule_forms import conditions_parse_text, conditions_text
 from sonda.loop.tests.loop_helpers import make_bank
 
 LINES = (
@@ -16,7 +18,7 @@ LINES = (
     "words comment: en = rude, slow; pl = niegrzeczn*\n"
     "competitor: Banca Verde, ING"
 )
-STORED = [
+STORED: list[dict[str, Any]] = [
     {"kind": "loyalty", "question": "ltr", "classes": ["detractor", "passive"]},
     {"kind": "score", "question": "speed", "max": 2},
     {"kind": "answer", "question": "reasons", "options": ["staff", "waiting"]},

@@ -56,7 +56,7 @@ from django.db.models import JSONField, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from sonda.accounts.access import CONFIGURE, Scope
-from sonda.accounts.models import Membership, Organisation
+from sonda.accounts.models import Organisation
 from sonda.accounts.services import audit_record
 from sonda.core.errors import ValidationFailed
 from sonda.loop.business_hours import (
@@ -72,6 +72,7 @@ from sonda.loop.models import (
     Priority,
     SlaTarget,
 )
+from sonda.loop.routing import eligible_owners
 from sonda.loop.timeline import case_event_record, case_save
 from sonda.loop.validation import is_id
 from sonda.org.models import Person, Unit
@@ -529,7 +530,8 @@ EscalationVia = Literal["supervisor", "unit_manager", "head_office"]
 def escalation_recipient(case: Case) -> tuple[int | None, EscalationVia]:
     """Who the case's next escalation step goes to, and why; None: head office.
 
-    The first step starts from the owner, a later one from the previous recipient.
+    The first step starts from the owner, a later one from the previous recipient. Nobody is
+    escalated to who is below, the owner, or the employee the case is about.
     """
     below = case.escalated_to_id if case.escalation_level > 0 else case.owner_id
     if below is None:
@@ -541,55 +543,50 @@ def escalation_recipient(case: Case) -> tuple[int | None, EscalationVia]:
                 "user_id", flat=True
             )
         )
-    members = _active_members(case.organisation_id)
-    supervisor = _supervisor_above(case.organisation_id, below, members, excluded)
-    if supervisor is not None:
-        return supervisor, "supervisor"
-    manager = _manager_above(case, below, members, excluded)
-    if manager is not None:
-        return manager, "unit_manager"
+    supervisors = _supervisors_above(case.organisation_id, below)
+    managers = _managers_above(case, below)
+    reachable = eligible_owners(case.organisation_id, [*supervisors, *managers]) - excluded
+    ladders: tuple[tuple[list[int], EscalationVia], ...] = (
+        (supervisors, "supervisor"),
+        (managers, "unit_manager"),
+    )
+    for candidates, via in ladders:
+        found = next((user_id for user_id in candidates if user_id in reachable), None)
+        if found is not None:
+            return found, via
     return None, "head_office"
 
 
-def _active_members(organisation_id: int) -> set[int]:
-    return set(
-        Membership.objects.filter(
-            organisation_id=organisation_id, user__is_active=True
-        ).values_list("user_id", flat=True)
-    )
+# Deeper than any real hierarchy; a longer chain of supervisors is a loop in the records.
+LONGEST_CHAIN = 50
 
 
-def _supervisor_above(
-    organisation_id: int, user_id: int, members: set[int], excluded: set[int]
-) -> int | None:
-    """The nearest supervisor up `user_id`'s chain with an active account here."""
+def _supervisors_above(organisation_id: int, user_id: int) -> list[int]:
+    """The accounts of the active supervisors up `user_id`'s person record, nearest first."""
     person = Person.objects.filter(organisation_id=organisation_id, user_id=user_id).first()
+    found: list[int] = []
     seen: set[int] = set()
-    while person is not None and person.supervisor_id is not None:
-        if person.pk in seen:
-            return None  # a loop in the records: nobody is above
+    while person is not None and person.supervisor_id is not None and len(seen) < LONGEST_CHAIN:
         seen.add(person.pk)
-        person = Person.objects.filter(pk=person.supervisor_id).first()
-        if person is None:
-            return None
-        if (
-            person.is_active
-            and person.user_id is not None
-            and person.user_id in members
-            and person.user_id not in excluded
-        ):
-            return person.user_id
-    return None
+        if person.supervisor_id in seen:
+            break
+        person = Person.objects.filter(
+            organisation_id=organisation_id, pk=person.supervisor_id
+        ).first()
+        if person is not None and person.is_active and person.user_id is not None:
+            found.append(person.user_id)
+    return found
 
 
-def _manager_above(case: Case, user_id: int, members: set[int], excluded: set[int]) -> int | None:
-    """The manager of the nearest unit above `user_id` on the case's branch of the unit tree.
+def _managers_above(case: Case, user_id: int) -> list[int]:
+    """The accounts of the active managers of the units above `user_id` on the case's branch of
+    the unit tree, nearest first.
 
     Above a manager of one of the branch's units are the managers of the units above it; above
     anyone else, the managers of the case's unit and upwards.
     """
     if case.unit_id is None or not case.unit_path:
-        return None
+        return []
     branch_ids = [int(part) for part in case.unit_path.split(".") if part.isdigit()]
     units = {
         unit.pk: unit
@@ -604,14 +601,8 @@ def _manager_above(case: Case, user_id: int, members: set[int], excluded: set[in
         if unit.manager is not None and unit.manager.user_id == user_id
     ]
     above = nearest_first[managed[-1] + 1 :] if managed else nearest_first
-    for unit in above:
-        manager = unit.manager
-        if (
-            manager is not None
-            and manager.is_active
-            and manager.user_id is not None
-            and manager.user_id in members
-            and manager.user_id not in excluded
-        ):
-            return manager.user_id
-    return None
+    return [
+        unit.manager.user_id
+        for unit in above
+        if unit.manager is not None and unit.manager.is_active and unit.manager.user_id is not None
+    ]

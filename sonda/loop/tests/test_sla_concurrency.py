@@ -4,6 +4,7 @@ escalation step is taken once."""
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
@@ -56,7 +57,7 @@ def test_two_sweeps_at_once_warn_and_escalate_each_case_once(world):
     breach_time = datetime(2026, 10, 12, 11, 0, tzinfo=UTC)
 
     for now in (warning_time, breach_time):
-        results = at_once([lambda now=now: sla_sweep(now=now)] * 2)
+        results = at_once([partial(sla_sweep, now=now)] * 2)
         assert all(isinstance(result, SweepResult) for result in results), results
         assert not [r.failed for r in results if r.failed]
 

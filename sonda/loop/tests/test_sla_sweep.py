@@ -224,6 +224,21 @@ def test_with_nobody_above_the_step_goes_to_head_office(bank, anas_case):
     ]
 
 
+def test_a_supervisor_without_an_account_here_is_passed_over_for_the_one_above(bank, anas_case):
+    world = bank.world
+    director = bank.maria.supervisor
+    deputy = PersonFactory(
+        organisation=world.org, unit=world.north, supervisor=director, full_name="No Account"
+    )
+    bank.maria.supervisor = deputy
+    bank.maria.save(update_fields=["supervisor"])
+
+    sla_sweep(now=moment(10, 12, 11))
+
+    anas_case.refresh_from_db()
+    assert (anas_case.escalation_level, anas_case.escalated_to) == (2, world.executive)
+
+
 def test_without_a_supervisor_on_record_the_manager_of_the_unit_above_is_next(bank):
     # Ioana (South 1) has no supervisor: Sorin, South 1's manager, owns her case.
     case = open_case(bank, OPENED, "normal", employee_id=bank.ioana.pk)

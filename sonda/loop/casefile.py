@@ -9,7 +9,16 @@ the response is not one of "their" responses (it named their report, not them).
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.utils.translation import gettext as _
 
 from sonda.accounts.access import Scope
@@ -17,12 +26,12 @@ from sonda.accounts.models import Membership, Role, User
 from sonda.core.errors import NotFound
 from sonda.customers.models import CustomerIdentity
 from sonda.loop.models import (
-    OPEN_STATES,
     Case,
     CaseEvent,
     CaseProblem,
     CaseState,
     CoachingNote,
+    ExecutiveCallback,
     Function,
     Problem,
 )
@@ -33,6 +42,7 @@ from sonda.loop.selectors import (
     function_cases_by_problem,
     problem_list,
 )
+from sonda.loop.sla import AWAITING_CONTACT, AWAITING_RESOLUTION
 from sonda.loop.workflow import TRANSITIONS
 from sonda.surveys.models import Answer, Response
 from sonda.surveys.response_selectors import (
@@ -64,16 +74,19 @@ class CaseFilters:
     function_id: int | None = None
     problem_id: int | None = None
     customer_id: int | None = None
+    callbacks_of: int | None = None  # an executive's callbacks
     overdue: bool = False
     open_only: bool = False
 
 
 def overdue_condition(now: datetime) -> Q:
-    """An open case past a deadline it has not met: no first contact by its first-contact
-    deadline, or not resolved by its closing deadline (a resolved case waits only to be closed)."""
-    missed_contact = Q(first_contact_at__isnull=True, first_contact_due__lt=now)
-    missed_closing = Q(resolved_at__isnull=True, closed_at__isnull=True, close_due__lt=now)
-    return Q(state__in=OPEN_STATES) & (missed_contact | missed_closing)
+    """An open case past a deadline it has not met, by the SLA rules of `sonda.loop.sla`: no
+    first contact by its first-contact deadline, or not resolved by its closing deadline."""
+    missed_contact = Q(
+        state__in=AWAITING_CONTACT, first_contact_at__isnull=True, first_contact_due__lt=now
+    )
+    missed_closing = Q(state__in=AWAITING_RESOLUTION, close_due__lt=now)
+    return missed_contact | missed_closing
 
 
 def case_list_filtered(*, scope: Scope, filters: CaseFilters, now: datetime) -> QuerySet[Case]:
@@ -94,6 +107,14 @@ def case_list_filtered(*, scope: Scope, filters: CaseFilters, now: datetime) -> 
         cases = cases.filter(loop=filters.loop)
     if filters.customer_id is not None:
         cases = cases.filter(customer_id=filters.customer_id)
+    if filters.callbacks_of is not None:
+        cases = cases.filter(
+            Exists(
+                ExecutiveCallback.objects.filter(
+                    case=OuterRef("pk"), executive_id=filters.callbacks_of
+                )
+            )
+        )
     late = overdue_condition(now)
     if filters.overdue:
         cases = cases.filter(late)

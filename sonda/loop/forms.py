@@ -68,6 +68,7 @@ class CaseFilterForm(forms.Form):
             [
                 *_blank(_("Anyone")),
                 ("me", _("Me")),
+                ("callbacks", _("My executive callbacks")),
                 ("queue", _("Nobody yet (the queue)")),
                 *((str(pk), name) for pk, name in owners),
             ],

@@ -69,6 +69,7 @@ class CaseQuery(Schema):
     loop: Loop | None = Field(None, description="inner or outer.")
     owner_id: int | None = Field(None, description="Cases this user calls back.")
     mine: bool = Field(False, description="Only the cases you call back.")
+    callbacks: bool = Field(False, description="Only your executive callbacks.")
     queue: bool | None = Field(None, description="true: the fallback queue (no owner yet).")
     unit_id: int | None = Field(None, description="Cases of this unit and the units below it.")
     function_id: int | None = Field(None, description="Cases linked to this HQ function.")
@@ -87,6 +88,7 @@ class CaseQuery(Schema):
             function_id=self.function_id,
             problem_id=self.problem_id,
             customer_id=self.customer_id,
+            callbacks_of=user_id if self.callbacks else None,
             overdue=self.overdue,
             open_only=self.open,
         )

@@ -91,6 +91,7 @@ def _filters(form: CaseFilterForm, scope: Scope) -> CaseFilters:
         loop=data.get("loop") or "",
         owner_id=scope.user.pk if owner == "me" else int(owner) if owner.isdigit() else None,
         queue=True if owner == "queue" else None,
+        callbacks_of=scope.user.pk if owner == "callbacks" else None,
         unit_id=data.get("unit"),
         overdue=bool(data.get("overdue")),
     )

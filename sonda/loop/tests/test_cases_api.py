@@ -1,12 +1,12 @@
 """/cases: the closed loop's cases over the API, for every role, through the workflow."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
 
 from sonda.api.testing import problem_fields
-from sonda.loop.models import Case, CaseEvent, CaseProblem, CoachingNote
+from sonda.loop.models import Case, CaseEvent, CaseProblem, CoachingNote, ExecutiveCallback
 from sonda.loop.tests.case_pages_helpers import MATRIX, make_cases
 from sonda.loop.workflow import case_code_root_causes
 
@@ -196,7 +196,8 @@ def test_a_case_moves_through_the_workflow_to_closed_with_the_version_it_was_rea
         "state_changed",
     ]
     case.refresh_from_db()
-    assert case.closed_at is not None and case.version == version
+    assert case.closed_at is not None
+    assert case.version == version
 
 
 def test_a_stale_version_is_refused_with_409_naming_version_and_nothing_changes(cases):
@@ -399,6 +400,22 @@ def test_the_list_filters_by_state_owner_priority_loop_unit_and_overdue(cases):
     assert bad.status_code == 422
     # The problem names the query schema too (sonda.api.problems keeps its parameter name).
     assert problem_fields(bad) == ["filters.state[0]"]
+
+
+def test_an_executive_lists_and_works_their_callbacks(cases):
+    ioanas = cases.by_name["ioanas"]
+    ExecutiveCallback.objects.create(
+        organisation=cases.world.org,
+        case=ioanas,
+        executive=cases.world.executive,
+        month=date(2026, 10, 1),
+    )
+    executive = cases.api("executive")
+    listed = executive.get("/cases", callbacks="true").json()
+    assert [(item["id"], item["can_edit"]) for item in listed["items"]] == [(ioanas.pk, True)]
+    note = executive.post(f"/cases/{ioanas.pk}/notes", {"text": "I called her myself."})
+    assert note.status_code == 201
+    assert cases.api("analyst").get("/cases", callbacks="true").json()["count"] == 0
 
 
 def test_the_list_is_paginated_in_a_bounded_number_of_queries(cases, django_assert_max_num_queries):

@@ -2,13 +2,20 @@
 view and an employee's coaching, for every role."""
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from sonda.loop.models import Case, CaseEvent, CaseProblem, CoachingNote, Praise
+from sonda.loop.models import (
+    Case,
+    CaseEvent,
+    CaseProblem,
+    CoachingNote,
+    ExecutiveCallback,
+    Praise,
+)
 from sonda.loop.tests.case_pages_helpers import MATRIX, make_cases
 from sonda.loop.workflow import case_add_note
 
@@ -234,6 +241,20 @@ def test_the_list_filters_and_shows_overdue_cases(cases):
     closed = analyst.get(reverse("loop:cases"), {"state": "closed"}).content.decode()
     assert listed_ids(closed) == set()
     assert "No cases match." in closed
+
+
+def test_an_executive_finds_their_callbacks(cases):
+    ExecutiveCallback.objects.create(
+        organisation=cases.world.org,
+        case=cases.by_name["bogdans"],
+        executive=cases.world.executive,
+        month=date(2026, 10, 1),
+    )
+    executive = cases.browser("executive")
+    html = executive.get(reverse("loop:cases"), {"owner": "callbacks"}).content.decode()
+    assert listed_ids(html) == {cases.by_name["bogdans"].pk}
+    page = executive.get(reverse("loop:case", args=[cases.by_name["bogdans"].pk]))
+    assert buttons(page.content.decode()) == ["in_contact"]
 
 
 def test_the_list_is_paginated_in_a_bounded_number_of_queries(

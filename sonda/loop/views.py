@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from sonda.accounts.access import Scope
@@ -132,18 +133,19 @@ def _stale(form: forms.Form) -> forms.Form:
     return form
 
 
+DEADLINES = {"first_contact": gettext_lazy("first contact"), "close": gettext_lazy("closing")}
+USER_KEYS = ("to_owner", "to_user", "executive")
+
+
 def _timeline(events: Sequence[CaseEvent]) -> list[tuple[CaseEvent, str]]:
     """Each timeline entry with what it did, in words (the people and functions by name)."""
     user_ids: set[int] = set()
     function_ids: set[int] = set()
     for event in events:
         data = event.data or {}
-        user_ids.update(
-            v
-            for k, v in data.items()
-            if k in ("to_owner", "to", "escalated_to", "executive") and isinstance(v, int)
-        )
-        function_ids.update(v for k, v in data.items() if k == "to_function" and isinstance(v, int))
+        user_ids.update(data[k] for k in USER_KEYS if isinstance(data.get(k), int))
+        if isinstance(data.get("to_function"), int):
+            function_ids.add(data["to_function"])
     users = User.objects.in_bulk(sorted(user_ids))
     functions = Function.objects.in_bulk(sorted(function_ids))
     states = dict(CaseState.choices)
@@ -151,33 +153,38 @@ def _timeline(events: Sequence[CaseEvent]) -> list[tuple[CaseEvent, str]]:
     lines = []
     for event in events:
         data = event.data or {}
-        words = ""
+        parts: list[str] = []
         if event.kind in (CaseEventKind.STATE_CHANGED, CaseEventKind.REOPENED):
             if data.get("from") != data.get("to"):
-                words = _("from “%(from)s” to “%(to)s”") % {
-                    "from": states.get(data.get("from", ""), data.get("from", "")),
-                    "to": states.get(data.get("to", ""), data.get("to", "")),
-                }
+                parts.append(
+                    _("from “%(from)s” to “%(to)s”")
+                    % {
+                        "from": states.get(data.get("from", ""), data.get("from", "")),
+                        "to": states.get(data.get("to", ""), data.get("to", "")),
+                    }
+                )
             if data.get("recovery_outcome"):
                 outcome = outcomes.get(data["recovery_outcome"], data["recovery_outcome"])
-                words = ", ".join(filter(None, [words, _("outcome: %(o)s") % {"o": outcome}]))
+                parts.append(_("outcome: %(outcome)s") % {"outcome": outcome})
         elif event.kind == CaseEventKind.CODED:
-            words = ", ".join(data.get("problems", [])) or _("no root causes")
+            parts.append(", ".join(data.get("problems", [])) or _("no root causes"))
         elif event.kind == CaseEventKind.LINKED:
             function = functions.get(data.get("to_function") or 0)
-            words = function.name if function else _("no function")
-        elif event.kind in (
-            CaseEventKind.ROUTED,
-            CaseEventKind.ASSIGNED,
-            CaseEventKind.REASSIGNED,
-            CaseEventKind.ESCALATED,
-        ):
-            target = next(
-                (data[k] for k in ("to_owner", "to", "escalated_to") if data.get(k)), None
-            )
-            person = users.get(target) if isinstance(target, int) else None
-            words = _("to %(who)s") % {"who": person} if person else ""
-        lines.append((event, words))
+            parts.append(function.name if function else _("no function"))
+        elif event.kind == CaseEventKind.WARNED and data.get("deadline") in DEADLINES:
+            parts.append(str(DEADLINES[data["deadline"]]))
+        elif event.kind == CaseEventKind.ESCALATED and data.get("deadline") in DEADLINES:
+            parts.append(_("%(deadline)s missed") % {"deadline": DEADLINES[data["deadline"]]})
+            if data.get("level"):
+                parts.append(_("level %(level)s") % {"level": data["level"]})
+            if data.get("via") == "head_office":
+                parts.append(_("to head office"))
+        for key in USER_KEYS:
+            person = users.get(data[key]) if isinstance(data.get(key), int) else None
+            if person is not None:
+                parts.append(_("to %(who)s") % {"who": person})
+                break
+        lines.append((event, " · ".join(parts)))
     return lines
 
 

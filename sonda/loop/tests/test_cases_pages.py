@@ -16,6 +16,7 @@ from sonda.loop.models import (
     ExecutiveCallback,
     Praise,
 )
+from sonda.loop.sla import sla_sweep
 from sonda.loop.tests.case_pages_helpers import MATRIX, make_cases
 from sonda.loop.workflow import case_add_note
 
@@ -165,6 +166,21 @@ def test_the_call_codes_root_causes_records_the_outcome_and_closes(cases):
     assert 'name="reason"' in page  # reopening asks why
     assert "The card was blocked by mistake; unblocked it." in page
     assert "from “Resolved” to “Closed”" in page
+
+
+def test_the_timeline_says_who_a_missed_deadline_went_to(cases):
+    anas = cases.by_name["anas"]
+    now = timezone.now()
+    Case.objects.filter(pk=anas.pk).update(first_contact_due=now - timedelta(hours=1))
+    sla_sweep(now=now, organisation_id=cases.world.org.pk)
+    html = cases.browser("bogdan").get(reverse("loop:case", args=[anas.pk])).content.decode()
+    timeline = html.split('id="timeline-heading"', 1)[1].split("</section>", 1)[0]
+    # Bogdan missed the first contact: it goes up to his own supervisor, Maria.
+    assert (
+        f"<strong>Escalated</strong> · first contact missed · level 1 · to "
+        f"{cases.world.manager_north}" in timeline
+    )
+    assert f"<strong>Routed</strong> · to {cases.user('bogdan')}" in timeline
 
 
 def test_a_stale_form_says_the_case_changed_and_writes_nothing(cases):

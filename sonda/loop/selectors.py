@@ -78,7 +78,9 @@ def case_access(scope: Scope) -> CaseAccess:
     """The access rules of the table above, for this scope."""
     if scope.role in SEE_EVERYTHING:
         return CaseAccess(visible=Q(), editable=Q())
-    owned = Q(owner=scope.user)
+    # A case escalated to someone is theirs to act on, wherever it is in the tree (the SLA
+    # sweep escalates up the supervisor chain, which need not follow the unit tree).
+    owned = Q(owner=scope.user) | Q(escalated_to=scope.user)
     of_functions = Q(owner_function__in=_functions_of(scope))
     if scope.role == Role.EXECUTIVE:
         callbacks = Exists(

@@ -170,3 +170,19 @@ def test_coaching_needs_a_case_about_an_employee(cases):
             scope=bank.analyst, case_id=nobody.pk, behaviour="x", agreed_action="y"
         )
     assert [e.field for e in refused.value.errors] == ["case_id"]
+
+
+def test_a_case_escalated_to_someone_is_theirs_to_see_and_act_on(cases):
+    bank, by_name = cases
+    # Ioana's case (south) escalated to Bogdan, a frontline supervisor in the north.
+    Case.objects.filter(pk=by_name["ioanas"].pk).update(
+        escalated_to=bank.bogdan.user, escalation_level=1
+    )
+    scope = bank.scope(bank.bogdan.user)
+    listed = {c.pk: can_edit(c) for c in case_list(scope=scope)}
+    assert listed[by_name["ioanas"].pk] is True
+    case_add_note(scope=scope, case_id=by_name["ioanas"].pk, text="Taking this over.")
+    # Never a case about themselves, escalated or not.
+    Case.objects.filter(pk=by_name["bogdans"].pk).update(escalated_to=bank.bogdan.user)
+    with pytest.raises(NotFound):
+        case_get(scope=scope, case_id=by_name["bogdans"].pk)

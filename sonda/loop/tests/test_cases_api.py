@@ -80,6 +80,39 @@ def test_each_role_adds_notes_only_to_the_cases_it_may_change(cases, who):
             assert state_of(case) == before
 
 
+WRITES = [
+    ("post", "state", {"state": "in_contact", "version": 1}),
+    ("post", "outcome", {"recovery_outcome": "fixed"}),
+    ("put", "root-causes", {"root_causes": []}),
+    ("post", "reassign", {"owner_id": 0, "reason": "Leave"}),
+    ("post", "coaching-notes", {"behaviour": "x", "agreed_action": "y"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), WRITES)
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("anonymous", 401), ("outsider", 404), ("manager_south", 404), ("executive", 403)],
+)
+def test_every_write_is_refused_to_who_may_not_change_the_case(
+    cases, method, path, body, who, status
+):
+    case = cases.by_name["bogdans"]
+    body = dict(body)
+    if "root_causes" in body:
+        body["root_causes"] = [cases.wrong_bill.pk]
+    if "owner_id" in body:
+        body["owner_id"] = cases.world.analyst.pk
+    before = state_of(case)
+    caller = cases.api(who)
+    response = getattr(caller, method)(f"/cases/{case.pk}/{path}", body)
+    assert response.status_code == status
+    problem_fields(response)
+    assert state_of(case) == before
+    assert not CaseProblem.objects.filter(case=case).exists()
+    assert not CoachingNote.objects.exists()
+
+
 def test_the_other_organisations_case_is_not_found(cases):
     stranger = cases.by_name["other_org"]
     caller = cases.api("admin")

@@ -77,6 +77,35 @@ def test_each_role_lists_reads_and_changes_only_its_cases(cases, who):
             assert "read-only" in page.content.decode()
 
 
+ACTIONS = {
+    "case_state": {"state": "in_contact", "version": "1"},
+    "case_root_causes": {"problems": ["0"]},
+    "case_outcome": {"recovery_outcome": "fixed"},
+    "case_reassign": {"owner": "0", "reason": "Leave"},
+    "case_coaching": {"behaviour": "x", "agreed_action": "y"},
+}
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+@pytest.mark.parametrize(("who", "status"), [("executive", 403), ("manager_south", 404)])
+def test_every_action_of_the_call_is_refused_to_who_may_not_change_the_case(
+    cases, action, who, status
+):
+    case = cases.by_name["bogdans"]
+    data = dict(ACTIONS[action])
+    for key in ("problems", "owner"):
+        if key in data:  # a valid choice, so that only the access rules can refuse
+            data[key] = (
+                [str(cases.wrong_bill.pk)] if key == "problems" else str(cases.world.analyst.pk)
+            )
+    before = state_of(case)
+    response = cases.browser(who).post(reverse(f"loop:{action}", args=[case.pk]), data)
+    assert response.status_code == status
+    assert state_of(case) == before
+    assert not CaseProblem.objects.filter(case=case).exists()
+    assert not CoachingNote.objects.exists()
+
+
 # The callback screen -----------------------------------------------------------------------------
 
 

@@ -77,7 +77,7 @@ def test_each_role_lists_reads_and_changes_only_its_cases(cases, who):
             assert "read-only" in page.content.decode()
 
 
-ACTIONS = {
+ACTIONS: dict[str, dict[str, object]] = {
     "case_state": {"state": "in_contact", "version": "1"},
     "case_root_causes": {"problems": ["0"]},
     "case_outcome": {"recovery_outcome": "fixed"},
@@ -92,7 +92,7 @@ def test_every_action_of_the_call_is_refused_to_who_may_not_change_the_case(
     cases, action, who, status
 ):
     case = cases.by_name["bogdans"]
-    data = dict(ACTIONS[action])
+    data: dict[str, object] = dict(ACTIONS[action])
     for key in ("problems", "owner"):
         if key in data:  # a valid choice, so that only the access rules can refuse
             data[key] = (

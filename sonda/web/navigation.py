@@ -53,6 +53,8 @@ AREAS = (
     _Area(_("Response rates"), "listening_reports:rates", lambda scope: scope.role == Role.MANAGER),
     _Area(_("Imports"), "imports:list", lambda scope: scope.can_configure),
     _Area(_("Members"), "accounts:members", lambda scope: scope.is_admin),
+    # Each member's own notifications of cases, escalations, coaching and praise.
+    _Area(_("Notifications"), "loop_notifications:list", lambda scope: True),
     _Area(_("API tokens"), "accounts:tokens", lambda scope: True),
     _Area(_("Audit log"), "accounts:audit", lambda scope: scope.is_admin),
     _Area(_("Erase customer data"), "privacy:erase", lambda scope: scope.is_admin),

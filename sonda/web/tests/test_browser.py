@@ -132,7 +132,9 @@ def test_a_user_switches_the_language_of_their_pages(world, page, live_server):
         "Jednostki",
         "Pracownicy",
         "Odpowiedzi",
+        "Sprawy",
         "Wskaźniki odpowiedzi",
+        "Powiadomienia",
         "Tokeny API",
     ]
     page.select_option("#id_language", "ro")

@@ -37,6 +37,7 @@ from sonda.demo.listening import (
     insurer_listening_create,
     listening_generate,
 )
+from sonda.demo.loop import loop_generate
 from sonda.demo.specs import DEMO_PASSWORD, REFERENCE_DATE, SCALES, OrganisationSpec, Scale
 from sonda.demo.writing import organisation_write
 
@@ -121,6 +122,7 @@ def demo_generate(*, seed: int = DEFAULT_SEED, scale: Scale = SCALES["full"]) ->
         written_insurer = organisation_write(spec=insurer)
         feedback = feedback_generate(rng=rng, bank=written, spec=bank, scale=scale)
         listening = listening_generate(rng=rng, bank=written, spec=bank)
+        loop_generate(rng=rng, bank=written, spec=bank)
         insurer_listening_create(written_insurer)
     return DemoResult(
         created=True,

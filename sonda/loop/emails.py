@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from django_tasks import task
 
 from sonda.accounts.models import Organisation, User
+from sonda.core.jobs import enqueue_unless_waiting
 from sonda.loop.models import Notification, NotificationKind, NotificationPreference, Priority
 
 logger = logging.getLogger(__name__)
@@ -422,5 +423,6 @@ def send_notification_digests() -> int:
 
 
 def wake_notification_emails() -> None:
-    """Ask the worker to send the emails due now (the clock also runs the job every minute)."""
-    send_notification_emails.enqueue()
+    """Ask the worker to send the emails due now (the clock also runs the job every minute);
+    one waiting job sends them all."""
+    enqueue_unless_waiting(send_notification_emails)

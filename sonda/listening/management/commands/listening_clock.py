@@ -13,10 +13,9 @@ from argparse import ArgumentParser
 from types import FrameType
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django_tasks.base import TaskResultStatus
 
+from sonda.core.jobs import enqueue_unless_waiting
 from sonda.listening.tasks import PERIODIC as LISTENING
 from sonda.loop.sla_tasks import SLA_PERIODIC
 from sonda.loop.tasks import LOOP_PERIODIC
@@ -26,21 +25,11 @@ from sonda.webhooks.tasks import PERIODIC as WEBHOOKS
 PERIODIC = (*LISTENING, *WEBHOOKS, *LOOP_PERIODIC, *SLA_PERIODIC)
 
 
-def _waiting(task_path: str) -> bool:
-    """Whether the database job queue already holds this job, not yet started."""
-    if settings.TASKS["default"]["BACKEND"] != "django_tasks_db.DatabaseBackend":
-        return False
-    from django_tasks_db.models import DBTaskResult
-
-    return DBTaskResult.objects.filter(task_path=task_path, status=TaskResultStatus.READY).exists()
-
-
 def tick() -> list[str]:
     """Enqueue each periodic job unless it is already waiting; answers the ones enqueued."""
     enqueued = []
     for job in PERIODIC:
-        if not _waiting(job.module_path):
-            job.enqueue()
+        if enqueue_unless_waiting(job):
             enqueued.append(job.name)
     return enqueued
 

@@ -17,7 +17,7 @@ unanswered are listed although the figure does not count them.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -47,8 +47,10 @@ from sonda.analytics.metrics import (
     relationship_vs_transactional,
 )
 from sonda.analytics.queries import Dimension, Period, period_of
+from sonda.analytics.scope import organisation_time_zone
 from sonda.analytics.significance import Difference
 from sonda.analytics.stats import Score
+from sonda.loop.selectors import praise_list
 from sonda.org.models import Person
 from sonda.org.selectors import person_get, unit_list
 from sonda.web.pages import scoped_page
@@ -411,10 +413,24 @@ def employee(request: HttpRequest, scope: Scope, person_id: int) -> HttpResponse
             form,
             choice,
             person=person,
+            praise=_praise_count(scope, choice, person),
             headline_lines=headlines,
             trend=trend,
             trend_chart=charts.trend_chart([line.point() for line in trend], name=_("Score")),
         ),
+    )
+
+
+def _praise_count(scope: Scope, choice: Choice, person: Person) -> int:
+    """How many positive responses named the employee in the period (the loop's praise, within
+    what the reader may see of it), the days on the organisation's calendar."""
+    zone = organisation_time_zone(scope)
+    start = datetime.combine(choice.date_from, time.min, tzinfo=zone)
+    end = datetime.combine(choice.date_to + timedelta(days=1), time.min, tzinfo=zone)
+    return (
+        praise_list(scope=scope, employee_id=person.pk)
+        .filter(response__completed_at__gte=start, response__completed_at__lt=end)
+        .count()
     )
 
 

@@ -6,8 +6,8 @@ from the same option mappings (`problem_mapping_table`, `mapped_problem_ids`), t
 loop (`owner_route`, `loop_decision`) and the same SLA deadlines (`case_deadlines`, computed once
 per priority and opening moment). What differs is how the data moves: responses and answers are
 read a chunk at a time as plain rows (only the answers a rule or a mapping can look at), and the
-cases, their timeline (opened, coded, routed, linked) and their root-cause codings are written with
-multi-row INSERTs.
+cases, their timeline (opened, coded, routed, linked) and their root-cause codings are written in
+bulk (`rows_insert`: multi-row INSERTs, and COPY on PostgreSQL).
 
 Idempotent: a response that has a case is skipped, and a case that the sweep opens for one of the
 chunk's responses between the read and the write is left as the sweep opened it (the insert does
@@ -273,12 +273,17 @@ def _answers_of(
     """The chunk's answer rows that evaluation looks at, per response, in the single path's order
     (question key, then option), which is the order of the answers' unique index.
 
-    The answers are those of the organisation's completed responses in the chunk's id range,
-    named by a subquery: the query then reads the unique index by response, where a filter on
-    the answers' organisation would have SQLite scan every answer of the organisation.
+    The answers are those of the organisation's completed responses in the chunk (its id range,
+    when the ids lie close together), named by a subquery: the query then reads the unique index
+    by response, where a filter on the answers' organisation would have SQLite scan every answer
+    of the organisation.
     """
     ids = [r.response_id for r in respondents]
-    responses = _completed(org.organisation_id).filter(pk__gte=ids[0], pk__lte=ids[-1])
+    responses = _completed(org.organisation_id)
+    if ids[-1] - ids[0] < 2 * len(ids):
+        responses = responses.filter(pk__gte=ids[0], pk__lte=ids[-1])
+    else:  # ids named far apart: a range would read the answers of every response between
+        responses = responses.filter(pk__in=ids)
     query = (
         Answer.objects.filter(org.answer_filter, response_id__in=responses.values("pk"))
         .order_by("response_id", "question_key", "value_choice")

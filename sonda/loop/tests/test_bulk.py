@@ -298,3 +298,20 @@ def test_a_case_row_for_a_response_that_has_a_case_is_not_written_again(bank):
     )
     assert written == []
     assert list(Case.objects.values_list("pk", flat=True)) == [case.pk]
+
+
+def test_only_the_responses_named_are_evaluated(bank):
+    _rules_and_taxonomy(bank)
+    first = bank.respond({"ltr": 1})
+    between = [bank.respond({"ltr": 2}) for _ in range(5)]
+    last = bank.respond({"ltr": 3, "reasons": ["waiting"]})
+
+    result = cases_open_bulk(
+        organisation_id=bank.world.org.pk, response_ids=[last.pk, first.pk], now=OPENED
+    )
+
+    assert (result.evaluated, result.opened) == (2, 2)
+    assert set(Case.objects.values_list("response_id", flat=True)) == {first.pk, last.pk}
+    assert not Case.objects.filter(response__in=between).exists()
+    coded = CaseProblem.objects.get(case__response=last)
+    assert coded.problem.code == "waiting"

@@ -443,7 +443,9 @@ def _load(world: World, count: int) -> float:
             [world.organisation_id, stamp, stamp],
         )
 
-        def answers(key: str, kind: str, number_sql: str, choice: str, text: str, where: str):
+        def answers(
+            key: str, kind: str, number_sql: str, choice: str, text: str, where: str
+        ) -> None:
             question = f"CASE WHEN r.is_call THEN {call[key]} ELSE {visit.get(key, call[key])} END"
             cursor.execute(
                 "INSERT INTO surveys_answer (organisation_id, created_at, updated_at, "

@@ -26,7 +26,8 @@ from django.db.models import F, Max, Min, QuerySet
 from sonda.accounts.access import Scope, scope_for
 from sonda.accounts.models import User
 from sonda.demo.bank import ANALYST_LOGIN
-from sonda.demo.loop_lives import LoopWorld, case_lives_write
+from sonda.demo.loop_lives import case_lives_write
+from sonda.demo.loop_world import LoopWorld
 from sonda.demo.questionnaires import CALL_SURVEY
 from sonda.demo.specs import REFERENCE_DATE, OrganisationSpec
 from sonda.demo.writing import DemoOrganisation

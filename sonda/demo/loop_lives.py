@@ -14,30 +14,18 @@ How far a case got depends on its age at the reference date: old cases are close
 are spread over every state. At small scales, where chance could leave a state or a demo login
 without its share, a few cases are lived again to order (`_coverage`).
 
-The rows are written with multi-row inserts and one UPDATE per case; nothing here notifies.
+The rows are written by sonda.demo.loop_rows; nothing here notifies.
 """
 
 import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db import connection
-from django.db.models import F, OuterRef, Subquery
-
-from sonda.accounts.models import User
-from sonda.demo.bank import (
-    ANALYST_LOGIN,
-    BRANCH_MANAGER_LOGIN,
-    DEMO_REGION,
-    EXECUTIVE_LOGIN,
-    FRONTLINE_LOGIN,
-    REGION_MANAGER_LOGIN,
-    TEAM_LEADER_LOGIN,
-)
-from sonda.demo.experience import APP_FIXED, APP_RELEASE, WEAK_REGION
+from sonda.demo.experience import APP_FIXED, APP_RELEASE
+from sonda.demo.loop_rows import Life, lives_write
 from sonda.demo.loop_texts import (
     CALLBACK_NOTES,
     COACHING,
@@ -47,26 +35,15 @@ from sonda.demo.loop_texts import (
     UNREACHABLE,
     in_language,
 )
-from sonda.demo.questionnaires import BRANCH_SURVEY, CALL_SURVEY, RELATIONSHIP_SURVEY
-from sonda.demo.specs import OrganisationSpec
-from sonda.demo.writing import DemoOrganisation
-from sonda.loop.bulk import rows_insert
-from sonda.loop.business_hours import add_business_time, business_time_between
+from sonda.demo.loop_world import CaseRow, LoopWorld, cases_load
+from sonda.loop.business_hours import business_time_between
 from sonda.loop.callbacks import first_of_month
 from sonda.loop.models import (
     PRIORITY_RANK,
-    Case,
     CaseEvent,
     CaseEventKind,
-    CaseProblem,
-    CoachingNote,
-    CodingSource,
-    ExecutiveCallback,
-    Problem,
 )
-from sonda.loop.routing import CodedProblem, loop_decision
-from sonda.loop.sla import SlaClock, escalation_recipient
-from sonda.surveys.models import Answer, Survey
+from sonda.loop.routing import loop_decision
 
 K = CaseEventKind
 STATES = ("new", "in_contact", "resolved", "not_resolved", "closed")
@@ -116,183 +93,6 @@ STAFF_PROBLEMS = ("staff.attitude", "staff.competence", "staff.information")
 
 
 @dataclass(frozen=True)
-class CaseRow:
-    pk: int
-    response_id: int
-    survey_id: int
-    unit_id: int | None
-    unit_path: str
-    employee_id: int | None
-    owner_id: int | None
-    queue: bool
-    priority: str
-    loop: str
-    owner_function_id: int | None
-    opened_at: datetime
-    first_contact_due: datetime | None
-    close_due: datetime | None
-    language: str
-    completed_at: datetime
-    ltr: float | None
-    coded: tuple[int, ...]
-
-
-@dataclass
-class LoopWorld:
-    """What the lives are drawn from: the bank's people, units, problems and SLA clock."""
-
-    organisation_id: int
-    clock: SlaClock
-    reference: datetime
-    problems: dict[str, int]  # code → id
-    routing: dict[int, CodedProblem]
-    analyst_id: int
-    executive_id: int
-    region_manager_id: int
-    region_path: str
-    weak_region_path: str
-    setting_of_survey: dict[int, str]
-    staff_language: dict[int, str]  # unit → the language its staff write in
-    user_of_person: dict[int, int]
-    line_managers: dict[str, int]  # demo login → user id, of those who own cases
-    frontline_person_id: int
-    detractor_max: int = 6
-    _recipients: dict[tuple[Any, ...], tuple[int | None, str]] = field(default_factory=dict)
-
-    @classmethod
-    def load(
-        cls,
-        *,
-        bank: DemoOrganisation,
-        spec: OrganisationSpec,
-        clock: SlaClock,
-        problems: dict[str, int],
-        reference: datetime,
-    ) -> "LoopWorld":
-        organisation = bank.organisation
-        users = dict(
-            User.objects.filter(
-                email__in=[
-                    ANALYST_LOGIN,
-                    EXECUTIVE_LOGIN,
-                    REGION_MANAGER_LOGIN,
-                    BRANCH_MANAGER_LOGIN,
-                    TEAM_LEADER_LOGIN,
-                ]
-            ).values_list("email", "pk")
-        )
-        routing = {
-            pk: CodedProblem(pk, fixable, function_id if function_id and active else None)
-            for pk, fixable, function_id, active in Problem.objects.filter(
-                organisation=organisation
-            ).values_list(
-                "pk", "frontline_fixable", "owner_function_id", "owner_function__is_active"
-            )
-        }
-        settings = {
-            BRANCH_SURVEY: "branch",
-            CALL_SURVEY: "call",
-            RELATIONSHIP_SURVEY: "relationship",
-        }
-        frontline = next(p.number for p in spec.people if p.login == FRONTLINE_LOGIN)
-        return cls(
-            organisation_id=organisation.pk,
-            clock=clock,
-            reference=reference,
-            problems=problems,
-            routing=routing,
-            analyst_id=users[ANALYST_LOGIN],
-            executive_id=users[EXECUTIVE_LOGIN],
-            region_manager_id=users[REGION_MANAGER_LOGIN],
-            region_path=bank.units[DEMO_REGION].path,
-            weak_region_path=bank.units[WEAK_REGION].path if WEAK_REGION in bank.units else "-",
-            setting_of_survey={
-                pk: settings[name]
-                for pk, name in Survey.objects.filter(organisation=organisation).values_list(
-                    "pk", "name"
-                )
-                if name in settings
-            },
-            staff_language={
-                unit.pk: {"RO": "ro", "PL": "pl"}.get(code[:2], "en")
-                for code, unit in bank.units.items()
-            },
-            user_of_person={
-                person.pk: person.user_id
-                for person in bank.people.values()
-                if person.user_id is not None
-            },
-            line_managers={
-                login: users[login]
-                for login in (BRANCH_MANAGER_LOGIN, TEAM_LEADER_LOGIN, REGION_MANAGER_LOGIN)
-            },
-            frontline_person_id=bank.people[frontline].pk,
-        )
-
-    def after(self, start: datetime, hours: float) -> datetime:
-        """The moment `hours` of the bank's working time after `start`."""
-        return add_business_time(self.clock.calendar, start, timedelta(hours=hours))
-
-    def warning_moment(self, priority: str, due: datetime) -> datetime | None:
-        """When the sweep warns of a deadline: the priority's lead of working time before it."""
-        lead = timedelta(hours=self.clock.targets[priority].warn_before_hours)
-        if not lead:
-            return None
-        calendar = self.clock.calendar
-        moment = due - lead
-        # Back a day at a time over nights, weekends and holidays, then forward to the moment
-        # with exactly the lead left.
-        for _day in range(30):
-            left = business_time_between(calendar, moment, due)
-            if left >= lead:
-                return moment if left == lead else add_business_time(calendar, moment, left - lead)
-            moment -= timedelta(days=1)
-        return None
-
-    def recipient(
-        self, case: CaseRow, *, owner_id: int | None, level: int, escalated_to: int | None
-    ) -> tuple[int | None, str]:
-        """Who an escalation step goes to, as the sweep decides it (kept per situation)."""
-        key = (owner_id, level > 0, escalated_to, case.employee_id, case.unit_path)
-        if key not in self._recipients:
-            probe = Case(
-                organisation_id=self.organisation_id,
-                owner_id=owner_id,
-                escalation_level=level,
-                escalated_to_id=escalated_to,
-                employee_id=case.employee_id,
-                unit_id=case.unit_id,
-                unit_path=case.unit_path,
-            )
-            self._recipients[key] = escalation_recipient(probe)
-        return self._recipients[key]
-
-    def queue_owner(self, case: CaseRow) -> int:
-        """Who takes a case out of the queue: the region head in the demo region, else the CX
-        team (never someone the case is about)."""
-        about = self.user_of_person.get(case.employee_id or 0)
-        if case.unit_path.startswith(self.region_path) and about != self.region_manager_id:
-            return self.region_manager_id
-        return self.analyst_id
-
-
-@dataclass
-class Life:
-    """One case as it stands at the reference date: its fields and what happened to it."""
-
-    case: CaseRow
-    fields: dict[str, Any] = field(default_factory=dict)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    codings: list[dict[str, Any]] = field(default_factory=list)
-    coaching: dict[str, Any] | None = None
-    callback: dict[str, Any] | None = None
-
-    @property
-    def state(self) -> str:
-        return str(self.fields["state"])
-
-
-@dataclass(frozen=True)
 class Orders:
     """A life lived to order (`_coverage`): its state, reopened or not, short and on time."""
 
@@ -313,58 +113,6 @@ class LivesSummary:
 
 def _pick(rng: random.Random, weights: dict[str, float]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
-
-
-def _cases_load(world: LoopWorld, case_ids: Sequence[int]) -> list[CaseRow]:
-    if not case_ids:
-        return []
-    first = min(case_ids)
-    coded: dict[int, list[int]] = defaultdict(list)
-    for case_id, problem_id in (
-        CaseProblem.objects.filter(organisation_id=world.organisation_id, case_id__gte=first)
-        .order_by("id")
-        .values_list("case_id", "problem_id")
-    ):
-        coded[case_id].append(problem_id)
-    cases = list(
-        Case.objects.filter(organisation_id=world.organisation_id, pk__gte=first)
-        .order_by("pk")
-        .values_list(
-            "pk",
-            "response_id",
-            "survey_id",
-            "unit_id",
-            "unit_path",
-            "employee_id",
-            "owner_id",
-            "queue",
-            "priority",
-            "loop",
-            "owner_function_id",
-            "opened_at",
-            "first_contact_due",
-            "close_due",
-            "response__language",
-            "response__completed_at",
-        )
-    )
-    first_response = min(row[1] for row in cases) if cases else 0
-    ltr = dict(
-        Answer.objects.filter(
-            organisation_id=world.organisation_id,
-            question_key="ltr",
-            response_id__gte=first_response,
-        ).values_list("response_id", "value_number")
-    )
-    return [
-        CaseRow(
-            *row[:15],
-            completed_at=row[15] or row[11],  # complete responses have it; else the opening
-            ltr=ltr.get(row[1]),
-            coded=tuple(coded[row[0]]),
-        )
-        for row in cases
-    ]
 
 
 def _root_causes(world: LoopWorld, rng: random.Random, case: CaseRow) -> list[int]:
@@ -821,128 +569,17 @@ def _coverage(
             break
 
 
-_CASE_FIELDS = (
-    "state",
-    "owner_id",
-    "queue",
-    "first_contact_at",
-    "resolved_at",
-    "closed_at",
-    "reopened_count",
-    "recovery_outcome",
-    "close_due",
-    "first_contact_warned_at",
-    "close_warned_at",
-    "first_contact_breached_at",
-    "close_breached_at",
-    "escalation_level",
-    "escalated_to_id",
-    "loop",
-    "owner_function_id",
-    "version",
-    "created_at",
-    "updated_at",
-)
-
-
-def _adapted(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    return value
-
-
-def _write(world: LoopWorld, lives: Sequence[Life]) -> None:
-    quote = connection.ops.quote_name
-    columns = {f.attname: f.column for f in Case._meta.concrete_fields}
-    assignments = ", ".join(f"{quote(columns[name])} = %s" for name in _CASE_FIELDS)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {quote(Case._meta.db_table)} SET {assignments} WHERE id = %s",  # noqa: S608
-            [
-                [*(_adapted(life.fields[name]) for name in _CASE_FIELDS), life.case.pk]
-                for life in lives
-            ],
-        )
-    stamp = world.reference
-    org = world.organisation_id
-    coached = [life for life in lives if life.coaching is not None]
-    note_of = {
-        case_id: note_id
-        for note_id, case_id in rows_insert(
-            CoachingNote,
-            [
-                {"organisation_id": org, "case_id": life.case.pk, **(life.coaching or {})}
-                for life in coached
-            ],
-            stamp=stamp,
-            returning=("id", "case_id"),
-        )
-    }
-    events: list[dict[str, Any]] = []
-    codings: list[dict[str, Any]] = []
-    callbacks: list[dict[str, Any]] = []
-    for life in lives:
-        for entry in life.events:
-            data = entry["data"]
-            if entry["kind"] == K.COACHING.value:
-                data = {**data, "coaching_note": note_of[life.case.pk]}
-            events.append(
-                {
-                    "organisation_id": org,
-                    "case_id": life.case.pk,
-                    "kind": entry["kind"],
-                    "actor_id": entry["actor_id"],
-                    "text": entry["text"],
-                    "data": data,
-                    "at": entry["at"],
-                    "created_at": entry["at"],
-                    "updated_at": entry["at"],
-                }
-            )
-        for coding in life.codings:
-            codings.append(
-                {
-                    "organisation_id": org,
-                    "case_id": life.case.pk,
-                    "source": CodingSource.CALLBACK.value,
-                    "updated_at": coding["created_at"],
-                    **coding,
-                }
-            )
-        if life.callback is not None:
-            callbacks.append(
-                {
-                    "organisation_id": org,
-                    "case_id": life.case.pk,
-                    "updated_at": life.callback["created_at"],
-                    **life.callback,
-                }
-            )
-    # What the bulk opening wrote is dated like the rest: at the opening, not at generation.
-    first = min(life.case.pk for life in lives)
-    CaseEvent.objects.filter(organisation_id=org, case_id__gte=first).update(
-        created_at=F("at"), updated_at=F("at")
-    )
-    opened = Case.objects.filter(pk=OuterRef("case_id")).values("opened_at")[:1]
-    CaseProblem.objects.filter(organisation_id=org, case_id__gte=first).update(
-        created_at=Subquery(opened), updated_at=Subquery(opened)
-    )
-    rows_insert(CaseEvent, events, stamp=stamp)
-    rows_insert(CaseProblem, codings, stamp=stamp)
-    rows_insert(ExecutiveCallback, callbacks, stamp=stamp)
-
-
 def case_lives_write(
     *, rng: random.Random, world: LoopWorld, case_ids: Sequence[int]
 ) -> LivesSummary:
     """Draw and write the lives of the opened cases; what they came to."""
-    cases = _cases_load(world, case_ids)
+    cases = cases_load(world, case_ids)
     callbacks = _callbacks(world, cases)
     lives = {case.pk: _live(world, rng, case, callback_at=callbacks.get(case.pk)) for case in cases}
     _coverage(world, rng, cases, lives, callbacks)
     ordered = [lives[case.pk] for case in cases]
     if ordered:
-        _write(world, ordered)
+        lives_write(world, ordered)
     return LivesSummary(
         states=Counter(life.state for life in ordered),
         reopened=sum(1 for life in ordered if life.fields["reopened_count"]),

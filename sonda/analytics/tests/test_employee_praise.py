@@ -21,6 +21,7 @@ def praised(world, bank):  # noqa: F811
             source=PraiseSource.TEXT,
         )
     old = hers[2]
+    assert old.completed_at is not None
     Response.objects.filter(pk=old.pk).update(completed_at=old.completed_at - timedelta(days=800))
     return hers
 

@@ -459,22 +459,44 @@ class _Counter:
                 _add(cells.setdefault((*base, *suffix), {}), segment, found_slice.tally)
         return cells, whole
 
-    def _segment_values(self, found: Sequence[Slice]) -> dict[int, tuple[str, ...]]:
-        """Customer id → the values of the `segment_by` attribute it holds (several for a
-        list), for the customers in `found`."""
+    def _attribute_values(self, found: Sequence[Slice], attribute: str) -> dict[int, Any]:
+        """Customer id → the stored value of `attribute`, for the customers in `found` that
+        have it, read a batch of customers at a time."""
         ids = sorted(
             {int(s.key[Dimension.CUSTOMER.value]) for s in found if s.key.get("customer_id")}
         )
-        attribute = self.query.segment_by
-        out: dict[int, tuple[str, ...]] = {}
+        out: dict[int, Any] = {}
         for start in range(0, len(ids), _CUSTOMER_BATCH):
             batch = ids[start : start + _CUSTOMER_BATCH]
             for customer_id, attributes in Customer.objects.filter(
                 organisation_id=self.answers.scope.organisation_id, pk__in=batch
             ).values_list("pk", "attributes"):
-                texts = segment_texts((attributes or {}).get(attribute))
-                if texts:
-                    out[customer_id] = tuple(sorted(texts))
+                value = (attributes or {}).get(attribute)
+                if value is not None:
+                    out[customer_id] = value
+        return out
+
+    def _segments(self, found: Sequence[Slice]) -> dict[int, str]:
+        """Customer id → the value of the weighting attribute, for the customers in `found`."""
+        out: dict[int, str] = {}
+        for customer_id, value in self._attribute_values(
+            found, self.query.weight_attribute
+        ).items():
+            # Read as the segment filter reads it (5.0 is "5", true is "true"); a list puts a
+            # customer in several segments at once, which weighting cannot.
+            texts = segment_texts(value) if not isinstance(value, list) else set()
+            if len(texts) == 1:
+                out[customer_id] = texts.pop()
+        return out
+
+    def _segment_values(self, found: Sequence[Slice]) -> dict[int, tuple[str, ...]]:
+        """Customer id → the values of the `segment_by` attribute it holds (several for a
+        list), for the customers in `found`."""
+        out: dict[int, tuple[str, ...]] = {}
+        for customer_id, value in self._attribute_values(found, self.query.segment_by).items():
+            texts = segment_texts(value)
+            if texts:
+                out[customer_id] = tuple(sorted(texts))
         return out
 
     def unit_paths(self) -> dict[int, str]:
@@ -488,26 +510,6 @@ class _Counter:
                 units = units.filter(path__startswith=self.query.filters.unit_path)
             self._unit_paths = dict(units.values_list("pk", "path").order_by("path"))
         return self._unit_paths
-
-    def _segments(self, found: Sequence[Slice]) -> dict[int, str]:
-        """Customer id → the value of the weighting attribute, for the customers in `found`."""
-        ids = sorted(
-            {int(s.key[Dimension.CUSTOMER.value]) for s in found if s.key.get("customer_id")}
-        )
-        attribute = self.query.weight_attribute
-        out: dict[int, str] = {}
-        for start in range(0, len(ids), _CUSTOMER_BATCH):
-            batch = ids[start : start + _CUSTOMER_BATCH]
-            for customer_id, attributes in Customer.objects.filter(
-                organisation_id=self.answers.scope.organisation_id, pk__in=batch
-            ).values_list("pk", "attributes"):
-                value = (attributes or {}).get(attribute)
-                # Read as the segment filter reads it (5.0 is "5", true is "true"); a list
-                # puts a customer in several segments at once, which weighting cannot.
-                texts = segment_texts(value) if not isinstance(value, list) else set()
-                if len(texts) == 1:
-                    out[customer_id] = texts.pop()
-        return out
 
     def ordered(self, cells: Mapping[tuple[Any, ...], Any]) -> list[tuple[Any, ...]]:
         """Row keys in reading order: units down the tree for a roll-up, else by value (empty

@@ -12,7 +12,7 @@ directly, or handing a query a bare Ibis table, raises.
 
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -25,6 +25,7 @@ from sonda.analytics.engine import (
     operational_engine,
     tallies_relation,
 )
+from sonda.core.calendar import zone
 from sonda.org.models import Person
 
 _BUILDER = object()  # only scoped_answers holds it
@@ -63,10 +64,7 @@ def require_scoped(answers: object) -> ScopedAnswers:
 
 
 def organisation_time_zone(scope: Scope) -> ZoneInfo:
-    try:
-        return ZoneInfo(scope.organisation.time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return zone(scope.organisation.time_zone)
 
 
 def _visible_tallies(scope: Scope, tallies: ir.Table | None) -> ir.Table | None:

@@ -15,13 +15,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Mod
 
 from sonda.accounts.access import Scope
 from sonda.accounts.models import Role
+from sonda.core.calendar import zone
 from sonda.core.errors import NotFound
 from sonda.org.models import Unit
 from sonda.surveys.definition import AnswerValue, is_shown
@@ -75,10 +76,7 @@ class ResponseFilters:
 
 
 def _time_zone(scope: Scope) -> ZoneInfo:
-    try:
-        return ZoneInfo(scope.organisation.time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return zone(scope.organisation.time_zone)
 
 
 def completed_window(

@@ -40,6 +40,7 @@ from sonda.loop.selectors import (
     case_list,
     coaching_note_list,
     function_cases_by_problem,
+    may_coach,
     problem_list,
 )
 from sonda.loop.sla import AWAITING_CONTACT, AWAITING_RESOLUTION
@@ -127,17 +128,6 @@ def allowed_states(case: Case) -> list[str]:
     """The states the workflow lets the case move to next, in the workflow's order."""
     following = TRANSITIONS.get(case.state, frozenset())
     return [state for state in CaseState.values if state in following]
-
-
-def may_coach(scope: Scope, case: Case) -> bool:
-    """Coaching follows an inner-loop case about an employee, by the one who coaches them: their
-    direct supervisor, or the case's owner (who calls back on the supervisor's behalf)."""
-    if case.employee is None or not can_edit(case):
-        return False
-    supervisor = case.employee.supervisor
-    return case.owner_id == scope.user.pk or (
-        supervisor is not None and supervisor.user_id == scope.user.pk
-    )
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,19 @@ def can_edit(case: Case) -> bool:
     return bool(case.__dict__.get("can_edit", False))
 
 
+def may_coach(scope: Scope, case: Case) -> bool:
+    """Whether the scope may record coaching after this case: it must be an inner-loop case about
+    an employee that the scope may change, and the scope the one who coaches them: their direct
+    supervisor, or the case's owner (who calls back on the supervisor's behalf)."""
+    if case.employee_id is None or not can_edit(case):
+        return False
+    if case.owner_id == scope.user.pk:
+        return True
+    return Person.objects.filter(
+        pk=case.employee_id, supervisor__user_id=scope.user.pk, organisation=scope.organisation
+    ).exists()
+
+
 def case_get(*, scope: Scope, case_id: int) -> Case:
     """One case the scope sees (with `can_edit`), or NotFound."""
     case = (

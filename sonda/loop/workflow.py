@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sonda.accounts.access import Scope
-from sonda.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from sonda.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from sonda.loop.models import (
     Case,
     CaseEvent,
@@ -27,6 +27,7 @@ from sonda.loop.models import (
     RecoveryOutcome,
 )
 from sonda.loop.routing import case_relink
+from sonda.loop.selectors import may_coach
 from sonda.loop.sla import case_deadlines_restart
 from sonda.loop.timeline import case_event_record, case_for_write, case_save
 from sonda.loop.validation import is_id, required_text
@@ -389,6 +390,10 @@ def coaching_note_create(
         if case.employee_id is None:
             raise ValidationFailed.on(
                 "case_id", _("Coaching follows a case about an employee; this case names none.")
+            )
+        if not may_coach(scope, case):
+            raise PermissionDenied(
+                _("Coaching is recorded by the employee's supervisor or the case's owner.")
             )
         note = CoachingNote.objects.create(
             organisation_id=case.organisation_id,

@@ -7,7 +7,7 @@ import pytest
 
 from sonda.core.errors import NotFound, PermissionDenied, ValidationFailed
 from sonda.customers.tests.factories import CustomerFactory
-from sonda.loop.models import Case, ExecutiveCallback
+from sonda.loop.models import Case, CaseEvent, CaseEventKind, CoachingNote, ExecutiveCallback
 from sonda.loop.selectors import (
     can_edit,
     case_get,
@@ -160,6 +160,28 @@ def test_coaching_notes_reach_the_employee_but_not_other_subtrees(cases):
     assert acknowledged.acknowledged_at is not None
     with pytest.raises(NotFound):
         coaching_note_acknowledge(scope=bogdan, note_id=note.pk)
+
+
+def test_only_the_supervisor_or_the_owner_records_coaching_whoever_calls_the_service(cases):
+    bank, by_name = cases
+    anas = by_name["anas"]  # routed to Bogdan, Ana's supervisor
+    for may_change_but_does_not_coach in ("analyst", "admin", "manager_north"):
+        scope = bank.scope(users(bank)[may_change_but_does_not_coach])
+        with pytest.raises(PermissionDenied):
+            coaching_note_create(
+                scope=scope, case_id=anas.pk, behaviour="Sent home.", agreed_action="Check."
+            )
+    assert not CoachingNote.objects.exists()
+    assert not CaseEvent.objects.filter(case=anas, kind=CaseEventKind.COACHING).exists()
+    # The case's owner coaches on the supervisor's behalf once the case is theirs.
+    Case.objects.filter(pk=anas.pk).update(owner=bank.world.analyst)
+    note = coaching_note_create(
+        scope=bank.analyst, case_id=anas.pk, behaviour="Sent home.", agreed_action="Check."
+    )
+    assert (note.employee_id, note.supervisor) == (
+        bank.world.frontline_person.pk,
+        bank.world.analyst,
+    )
 
 
 def test_coaching_needs_a_case_about_an_employee(cases):

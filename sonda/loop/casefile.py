@@ -6,6 +6,7 @@ scope: a supervisor who may call a customer back reads what that customer answer
 the response is not one of "their" responses (it named their report, not them).
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -251,11 +252,21 @@ def case_file(*, scope: Scope, case_id: int, language: str, now: datetime) -> Ca
 # Choices the forms offer -------------------------------------------------------------------------
 
 
-def problem_choices(*, scope: Scope, language: str) -> list[tuple[int, str]]:
-    """The active problems in tree order, labelled in `language` and indented by depth."""
+def problem_choices(
+    *, scope: Scope, language: str, coded: Collection[int] = ()
+) -> list[tuple[int, str]]:
+    """The active problems in tree order, labelled in `language` and indented by depth, and the
+    retired ones among `coded` (a case's present coding), marked as retired."""
+    problems = problem_list(scope=scope).filter(Q(is_active=True) | Q(pk__in=list(coded)))
+    retired = _("(retired)")
     return [
-        (problem.pk, "\u2003" * problem.depth + problem.label(language))
-        for problem in problem_list(scope=scope, active_only=True)
+        (
+            problem.pk,
+            "\u2003" * problem.depth
+            + problem.label(language)
+            + ("" if problem.is_active else f" {retired}"),
+        )
+        for problem in problems
     ]
 
 

@@ -55,6 +55,7 @@ from sonda.loop.models import (
 )
 from sonda.loop.routing import case_reassign
 from sonda.loop.selectors import case_list, coaching_note_list, praise_list
+from sonda.loop.selectors import case_root_causes as case_root_causes_of
 from sonda.loop.workflow import (
     case_add_note,
     case_code_root_causes,
@@ -199,12 +200,13 @@ def _case_page(
     file = case_file(scope=scope, case_id=case_id, language=_language(), now=_now())
     case = file.case
     version = {"version": case.version}
+    coded = [row.problem_id for row in file.root_causes]
     page_forms: dict[str, forms.Form] = {
         "note_form": NoteForm(),
         "state_form": StateForm(initial=version),
         "root_form": RootCausesForm(
-            problems=problem_choices(scope=scope, language=_language()),
-            initial={"problems": [row.problem_id for row in file.root_causes], **version},
+            problems=problem_choices(scope=scope, language=_language(), coded=coded),
+            initial={"problems": coded, **version},
         ),
         "outcome_form": OutcomeForm(
             initial={"recovery_outcome": case.recovery_outcome or None, **version}
@@ -323,7 +325,11 @@ def case_state(request: HttpRequest, scope: Scope, case_id: int) -> HttpResponse
 @scoped_page
 def case_root_causes(request: HttpRequest, scope: Scope, case_id: int) -> HttpResponse:
     case_read(scope=scope, case_id=case_id, now=_now())
-    form = RootCausesForm(request.POST, problems=problem_choices(scope=scope, language=_language()))
+    coded = case_root_causes_of(scope=scope, case_id=case_id).values_list("problem_id", flat=True)
+    form = RootCausesForm(
+        request.POST,
+        problems=problem_choices(scope=scope, language=_language(), coded=list(coded)),
+    )
     if not form.is_valid():
         return _case_page(request, scope, case_id, bound={"root_form": form})
     try:

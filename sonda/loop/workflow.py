@@ -6,7 +6,7 @@ the company failed) and the recovery outcome. Notes, root causes and coaching go
 with the moves. Each write locks the case and bumps its version (see `sonda.loop.timeline`).
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 
 from django.db import transaction
@@ -276,7 +276,10 @@ def case_add_note(
     return event
 
 
-def _problems(scope: Scope, problem_ids: object) -> list[Problem]:
+def _problems(scope: Scope, problem_ids: object, *, coded: Collection[int]) -> list[Problem]:
+    """The problems named, checked: each the organisation's and in use — or, retired since,
+    already coded on the case (a retired problem is not offered any more, but saving a case's
+    coding again must not drop what was true of it)."""
     field = "root_causes"
     if not isinstance(problem_ids, (list, tuple)) or not problem_ids:
         raise ValidationFailed.on(field, _("Code at least one root cause."))
@@ -290,7 +293,7 @@ def _problems(scope: Scope, problem_ids: object) -> list[Problem]:
         problem = found.get(problem_id) if is_id(problem_id) else None
         if problem is None:
             errors.append(FieldError(f"{field}[{index}]", _("no such problem")))
-        elif not problem.is_active:
+        elif not problem.is_active and problem.pk not in coded:
             errors.append(FieldError(f"{field}[{index}]", _("this problem is no longer used")))
         elif problem not in chosen:
             chosen.append(problem)
@@ -313,19 +316,21 @@ def case_code_root_causes(
     Coding a problem the frontline cannot fix links the case to the function that owns it. The
     same coding again changes nothing.
     """
-    problems = _problems(scope, problem_ids)
     notes = notes or {}
-    for problem_id, note in notes.items():
-        if problem_id not in {p.pk for p in problems}:
-            raise ValidationFailed.on(f"notes.{problem_id}", _("not one of the root causes"))
-        if not isinstance(note, str) or len(note) > 2000:
-            raise ValidationFailed.on(f"notes.{problem_id}", _("a text of up to 2000 characters"))
     at = now or timezone.now()
     with transaction.atomic():
         case = case_for_write(scope=scope, case_id=case_id, expected_version=expected_version)
+        existing = {row.problem_id: row for row in CaseProblem.objects.filter(case=case)}
+        problems = _problems(scope, problem_ids, coded=existing.keys())
+        for problem_id, note in notes.items():
+            if problem_id not in {p.pk for p in problems}:
+                raise ValidationFailed.on(f"notes.{problem_id}", _("not one of the root causes"))
+            if not isinstance(note, str) or len(note) > 2000:
+                raise ValidationFailed.on(
+                    f"notes.{problem_id}", _("a text of up to 2000 characters")
+                )
         if case.state == CaseState.CLOSED:
             raise Conflict.on("state", _("Reopen the case before changing its root causes."))
-        existing = {row.problem_id: row for row in CaseProblem.objects.filter(case=case)}
         wanted = {p.pk for p in problems}
         removed = [pid for pid in existing if pid not in wanted]
         added = [p for p in problems if p.pk not in existing]

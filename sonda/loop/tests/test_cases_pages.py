@@ -17,8 +17,9 @@ from sonda.loop.models import (
     Praise,
 )
 from sonda.loop.sla import sla_sweep
+from sonda.loop.taxonomy import problem_update
 from sonda.loop.tests.case_pages_helpers import MATRIX, make_cases
-from sonda.loop.workflow import case_add_note
+from sonda.loop.workflow import case_add_note, case_code_root_causes
 
 WHO = sorted(MATRIX)
 
@@ -382,3 +383,32 @@ def test_the_navigation_offers_cases_or_coaching_by_role(cases):
     assert ">Cases<" not in nav("frontline")
     # Bogdan is frontline too, but a case is routed to him.
     assert ">Cases<" in nav("bogdan")
+
+
+def test_a_retired_problem_stays_coded_when_the_call_saves_its_root_causes(cases):
+    case = cases.by_name["bogdans"]
+    waiting = cases.bank.problem("waiting")
+    case_code_root_causes(
+        scope=cases.world.scope(cases.world.analyst), case_id=case.pk, problem_ids=[waiting.pk]
+    )
+    problem_update(
+        scope=cases.world.scope(cases.world.analyst), problem_id=waiting.pk, is_active=False
+    )
+    maria = cases.browser("manager_north")
+    page = maria.get(reverse("loop:case", args=[case.pk])).content.decode()
+    assert re.search(rf'name="problems" value="{waiting.pk}"[^>]*checked', page)
+    assert "(retired)" in page
+    case.refresh_from_db()
+    response = maria.post(
+        reverse("loop:case_root_causes", args=[case.pk]),
+        {"problems": [waiting.pk, cases.wrong_bill.pk], "version": case.version},
+    )
+    assert response.status_code == 302
+    assert set(CaseProblem.objects.filter(case=case).values_list("problem", flat=True)) == {
+        waiting.pk,
+        cases.wrong_bill.pk,
+    }
+    # Another case never had it: the page does not offer it there.
+    other = maria.get(reverse("loop:case", args=[cases.by_name["anas"].pk])).content.decode()
+    assert not re.search(rf'name="problems" value="{waiting.pk}"', other)
+    assert re.search(rf'name="problems" value="{cases.wrong_bill.pk}"', other)

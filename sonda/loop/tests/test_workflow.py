@@ -6,6 +6,7 @@ import pytest
 
 from sonda.core.errors import Conflict, PermissionDenied, ValidationFailed
 from sonda.loop.models import Case, CaseEvent, CaseProblem, CaseState
+from sonda.loop.taxonomy import problem_update
 from sonda.loop.tests.loop_helpers import OPENED, make_bank
 from sonda.loop.workflow import (
     TRANSITIONS,
@@ -239,3 +240,31 @@ def test_an_unknown_state_is_named(bank):
     with pytest.raises(ValidationFailed) as refused:
         case_transition(scope=bank.analyst, case_id=case.pk, state="done")
     assert [e.field for e in refused.value.errors] == ["state"]
+
+
+def test_a_retired_problem_already_coded_is_kept_but_never_newly_coded(bank):
+    case = bank.case()
+    waiting = bank.problem("waiting")
+    rude = bank.problem("rude")
+    case_code_root_causes(scope=bank.analyst, case_id=case.pk, problem_ids=[waiting.pk])
+    problem_update(scope=bank.analyst, problem_id=waiting.pk, is_active=False)
+    problem_update(scope=bank.analyst, problem_id=rude.pk, is_active=False)
+    # Saving the coding again, with one more problem, keeps the retired one it already had.
+    other = bank.problem("billing")
+    rows = case_code_root_causes(
+        scope=bank.analyst, case_id=case.pk, problem_ids=[waiting.pk, other.pk]
+    )
+    assert [row.problem_id for row in rows] == [waiting.pk, other.pk]
+    before = snapshot(case)
+    with pytest.raises(ValidationFailed) as refused:
+        case_code_root_causes(
+            scope=bank.analyst, case_id=case.pk, problem_ids=[waiting.pk, rude.pk]
+        )
+    assert [(e.field, e.message) for e in refused.value.errors] == [
+        ("root_causes[1]", "this problem is no longer used")
+    ]
+    assert snapshot(case) == before
+    assert set(CaseProblem.objects.filter(case=case).values_list("problem", flat=True)) == {
+        waiting.pk,
+        other.pk,
+    }

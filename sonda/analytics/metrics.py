@@ -304,6 +304,28 @@ def _check_filters(scope: Scope, filters: Filters) -> None:
 def metric_table(*, scope: Scope, query: MetricQuery, engine: Engine | None = None) -> MetricTable:
     """The question's measure per row of the query, with the overall figure, every score with
     its n and interval and, as asked, change vs the previous period and below/above flags."""
+    return metric_tables(scope=scope, query=query, margins=(), engine=engine)[0]
+
+
+def metric_tables(
+    *,
+    scope: Scope,
+    query: MetricQuery,
+    margins: Sequence[tuple[Dimension, ...]],
+    engine: Engine | None = None,
+) -> list[MetricTable]:
+    """The query's table, then one table per margin: the query by those of its dimensions
+    only, each row the sum of the query's cells that share its values.
+
+    The margins are the very tables `metric_table` gives for `by=<margin>` (same n, intervals,
+    flags), counted from the one reading of the answers that the query's cells need — a
+    weekday × hour heat-map gets its weekdays and hours without two more scans.
+    """
+    for margin in margins:
+        if not margin or not set(margin) <= set(query.by) or len(set(margin)) != len(margin):
+            raise ValueError(f"a margin is some of the query's dimensions: {margin}")
+        if query.rollup or query.segment_by:
+            raise ValueError("margins of a roll-up or of segment rows are not sums of cells")
     _check_filters(scope, query.filters)
     answers = scoped_answers(scope=scope, engine=engine)
     try:
@@ -338,35 +360,6 @@ def metric_table(*, scope: Scope, query: MetricQuery, engine: Engine | None = No
                 end=first - timedelta(days=1),
             )
             previous_cells = counted.cells(before)[0]
-    flags = _flags(query, measure, cells, period_totals) if query.flag_below_average else {}
-    labels = _Labels(scope=scope, query=query, keys=list(cells))
-    rows: list[MetricRow] = []
-    if query.by or query.segment_by or query.period is not None:
-        for key in counted.ordered(cells):
-            score = counted.score(cells[key])
-            previous: Score | None = None
-            if query.compare_previous:
-                before_key = key
-                if query.period is not None:
-                    before_key = (*key[:-1], _previous_period_start(key[-1], query.period))
-                found = cells.get(before_key) if query.period is not None else None
-                if found is None:
-                    found = previous_cells.get(before_key)
-                if found is not None:
-                    previous = counted.score(found)
-            verdict = flags.get(key)
-            rows.append(
-                MetricRow(
-                    key=key,
-                    labels=labels.of(key),
-                    score=score,
-                    change=_change(score, previous),
-                    previous=previous,
-                    flag=verdict[0] if verdict else "",
-                    p_adjusted=verdict[1] if verdict else None,
-                    effect=verdict[2] if verdict else None,
-                )
-            )
     overall = MetricRow(
         key=(),
         labels=(_("All answers"),),
@@ -374,9 +367,93 @@ def metric_table(*, scope: Scope, query: MetricQuery, engine: Engine | None = No
         change=_change(overall_score, overall_previous),
         previous=overall_previous,
     )
-    return MetricTable(
-        query=query, measure=measure, overall=overall, rows=rows, previous_range=window
-    )
+    tables = [
+        MetricTable(
+            query=query,
+            measure=measure,
+            overall=overall,
+            rows=_rows(scope, query, measure, counted, cells, previous_cells, period_totals),
+            previous_range=window,
+        )
+    ]
+    for margin in margins:
+        positions = [query.by.index(d) for d in margin]
+        if query.period is not None:
+            positions.append(len(query.by))
+        margin_query = replace(query, by=margin)
+        tables.append(
+            MetricTable(
+                query=margin_query,
+                measure=measure,
+                overall=overall,
+                rows=_rows(
+                    scope,
+                    margin_query,
+                    measure,
+                    counted,
+                    _summed_cells(cells, positions),
+                    _summed_cells(previous_cells, positions),
+                    period_totals,
+                ),
+                previous_range=window,
+            )
+        )
+    return tables
+
+
+def _summed_cells(
+    cells: Mapping[tuple[Any, ...], Mapping[Any, Tally]], positions: Sequence[int]
+) -> dict[tuple[Any, ...], dict[Any, Tally]]:
+    """The cells keyed by the values at `positions` only, the tallies of each segment summed."""
+    out: dict[tuple[Any, ...], dict[Any, Tally]] = {}
+    for key, tallies in cells.items():
+        into = out.setdefault(tuple(key[i] for i in positions), {})
+        for segment, tally in tallies.items():
+            _add(into, segment, tally)
+    return out
+
+
+def _rows(
+    scope: Scope,
+    query: MetricQuery,
+    measure: MeasureSpec,
+    counted: "_Counter",
+    cells: Mapping[tuple[Any, ...], Mapping[Any, Tally]],
+    previous_cells: Mapping[tuple[Any, ...], Mapping[Any, Tally]],
+    period_totals: Mapping[Any, Tally],
+) -> list[MetricRow]:
+    """A row per cell, in reading order, scored, compared and flagged as the query asks."""
+    if not (query.by or query.segment_by or query.period is not None):
+        return []
+    flags = _flags(query, measure, cells, period_totals) if query.flag_below_average else {}
+    labels = _Labels(scope=scope, query=query, keys=list(cells))
+    rows: list[MetricRow] = []
+    for key in counted.ordered(cells):
+        score = counted.score(cells[key])
+        previous: Score | None = None
+        if query.compare_previous:
+            before_key = key
+            if query.period is not None:
+                before_key = (*key[:-1], _previous_period_start(key[-1], query.period))
+            found = cells.get(before_key) if query.period is not None else None
+            if found is None:
+                found = previous_cells.get(before_key)
+            if found is not None:
+                previous = counted.score(found)
+        verdict = flags.get(key)
+        rows.append(
+            MetricRow(
+                key=key,
+                labels=labels.of(key),
+                score=score,
+                change=_change(score, previous),
+                previous=previous,
+                flag=verdict[0] if verdict else "",
+                p_adjusted=verdict[1] if verdict else None,
+                effect=verdict[2] if verdict else None,
+            )
+        )
+    return rows
 
 
 def _change(score: Score, previous: Score | None) -> Difference | None:

@@ -44,6 +44,7 @@ from sonda.analytics.metrics import (
     MetricRow,
     competitor_scores,
     metric_table,
+    metric_tables,
     relationship_vs_transactional,
 )
 from sonda.analytics.queries import Dimension, Period, period_of
@@ -448,8 +449,9 @@ def heatmap(request: HttpRequest, scope: Scope) -> HttpResponse:
         # Each weekday-at-an-hour cell against all the other answers, Benjamini–Hochberg over
         # every cell tested; weekdays and hours are also tested each on their own, since a
         # weak hour spread over the week may show in no single cell.
+        # The weekdays and the hours are sums of the cells: one reading of the answers.
         dimensions = (Dimension.WEEKDAY, Dimension.HOUR)
-        table = metric_table(
+        table, by_weekday, by_hour = metric_tables(
             scope=scope,
             query=MetricQuery(
                 question=choice.question.key,
@@ -457,14 +459,15 @@ def heatmap(request: HttpRequest, scope: Scope) -> HttpResponse:
                 filters=choice.filters,
                 flag_below_average=True,
             ),
+            margins=[(Dimension.WEEKDAY,), (Dimension.HOUR,)],
         )
         lines = _lines(table.rows, choice, dimensions)
         for row, line in zip(table.rows, lines, strict=True):
             weekday, hour = row.key[0], row.key[1]
             if isinstance(weekday, int) and isinstance(hour, int):
                 cells.append((weekday, hour, line.point()))
-        weekdays = _by(scope, choice, (Dimension.WEEKDAY,))
-        hours = _by(scope, choice, (Dimension.HOUR,))
+        weekdays = _lines(by_weekday.rows, choice, (Dimension.WEEKDAY,))
+        hours = _lines(by_hour.rows, choice, (Dimension.HOUR,))
     return render(
         request,
         "analytics/heatmap.html",

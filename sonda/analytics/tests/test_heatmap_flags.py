@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sonda.analytics import charts
-from sonda.analytics.metrics import MetricQuery, metric_table
+from sonda.analytics.metrics import MetricQuery, metric_table, metric_tables
 from sonda.analytics.queries import Dimension
 from sonda.analytics.tests.analytics_data import measured_survey
 from sonda.analytics.tests.metrics_data import store
@@ -206,3 +206,33 @@ def test_cell_flags_need_a_dimension_and_unweighted_answers(changes: dict[str, A
     with pytest.raises(ValidationFailed) as error:
         MetricQuery(question="ltr", flag_below_average=True, **changes)
     assert error.value.errors[0].field == field
+
+
+@pytest.mark.parametrize("role", ["analyst", "manager_north"])
+def test_the_weekdays_and_hours_summed_from_the_cells_are_the_tables_queried_alone(
+    world, cells, role
+):
+    scope = world.scope(getattr(world, role))
+    query = MetricQuery(
+        question="ltr", by=(Dimension.WEEKDAY, Dimension.HOUR), flag_below_average=True
+    )
+    table, by_weekday, by_hour = metric_tables(
+        scope=scope, query=query, margins=[(Dimension.WEEKDAY,), (Dimension.HOUR,)]
+    )
+    assert table == metric_table(scope=scope, query=query)
+    for margin, derived in (((Dimension.WEEKDAY,), by_weekday), ((Dimension.HOUR,), by_hour)):
+        alone = metric_table(
+            scope=scope, query=MetricQuery(question="ltr", by=margin, flag_below_average=True)
+        )
+        assert derived.rows == alone.rows
+        assert derived.overall == alone.overall
+        assert [row.key for row in derived.rows]  # the margins are not empty
+    # The hours a manager sees hold only their subtree's answers: no south 10:00 for the north.
+    hours = {row.key[0] for row in by_hour.rows}
+    assert (10 in hours) == (role == "analyst")
+
+
+def test_a_margin_names_some_of_the_query_dimensions(world, cells):
+    query = MetricQuery(question="ltr", by=(Dimension.WEEKDAY,))
+    with pytest.raises(ValueError):
+        metric_tables(scope=world.scope(world.analyst), query=query, margins=[(Dimension.HOUR,)])

@@ -229,6 +229,12 @@ def test_another_organisation_sees_its_own_settings_not_ours(world, api):
 # What the page shows -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("page", ["loop_sla:overdue", "loop_sla:attainment", "loop:problems"])
+def test_the_sla_reports_and_the_loop_configuration_link_to_the_page(world, page):
+    content = signed_in(world, "executive").get(reverse(page)).content.decode()
+    assert f'href="{URL}"' in content
+
+
 @pytest.mark.parametrize("role", ["frontline", "analyst"])
 def test_the_page_shows_every_priority_and_what_a_change_applies_to(world, role):
     content = signed_in(world, role).get(URL).content.decode()

@@ -8,7 +8,14 @@ from django.utils import timezone
 
 from sonda.accounts.models import Organisation
 from sonda.core.errors import ValidationFailed
-from sonda.listening.models import Invitation, InvitationStatus
+from sonda.listening.models import (
+    DeliveryChannel,
+    Invitation,
+    InvitationStatus,
+    Message,
+    MessageKind,
+)
+from sonda.listening.tasks import wake_delivery
 from sonda.surveys.models import Survey, VersionStatus
 
 DEFAULT_VALIDITY = timedelta(days=14)
@@ -58,6 +65,36 @@ def invitation_create(
         external_ref=external_ref,
         expires_at=created + valid_for,
     )
+
+
+def invitation_message_queue(
+    *, invitation: Invitation, channel: str, to_address: str, send_at: datetime
+) -> Message:
+    """Queue the invitation's email or SMS for `send_at`, in the caller's transaction.
+
+    The delivery job sends it like any other (`sonda.listening.delivery`), checking again just
+    before sending that the customer may still be written to on the channel and that it is not
+    their quiet hours; the job is woken once the caller commits.
+    """
+    if channel not in (DeliveryChannel.EMAIL, DeliveryChannel.SMS):
+        raise ValidationFailed.on("channel", "email or sms")
+    if not to_address:
+        raise ValidationFailed.on("to_address", "an address to write to")
+    invitation.delivery = channel
+    invitation.send_at = send_at
+    invitation.save(update_fields=["delivery", "send_at", "updated_at"])
+    message = Message.objects.create(
+        organisation_id=invitation.organisation_id,
+        invitation=invitation,
+        kind=MessageKind.INVITATION,
+        channel=channel,
+        to_address=to_address,
+        language=invitation.language,
+        idempotency_key=secrets.token_hex(16),
+        next_attempt_at=send_at,
+    )
+    transaction.on_commit(wake_delivery)
+    return message
 
 
 def invitation_mark(

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from sonda.accounts.models import Membership, Organisation, Role
 from sonda.loop.callbacks import first_of_month
+from sonda.loop.follow_up import follow_up_answer_link
 from sonda.loop.models import (
     PRIORITY_RANK,
     AlertRule,
@@ -97,6 +98,12 @@ def response_evaluate_once(*, response_id: int, now: datetime | None = None) -> 
                 )
         except IntegrityError:
             return Case.objects.filter(response_id=response_id).first()
+        if follow_up_answer_link(response_id=response_id, now=at) is not None:
+            # The answer to a case's follow-up survey belongs to that case (its timeline shows
+            # the score): it opens no case of its own, however low, and praises nobody for the
+            # interaction the customer complained about. A customer still unhappy is the
+            # owner's to see there and to reopen the case for, with the reason, as one story.
+            return None
         case = loop_evaluate_response(response_id=response_id, now=at)
         for praise in Praise.objects.filter(response_id=response_id).order_by("pk"):
             praise_notify(praise=praise)

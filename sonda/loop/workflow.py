@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from sonda.accounts.access import Scope
 from sonda.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from sonda.loop.follow_up import case_follow_up_send
 from sonda.loop.models import (
     Case,
     CaseEvent,
@@ -136,6 +137,9 @@ def _move(
         text=reason,
         data=data,
     )
+    if target == CaseState.CLOSED:
+        # "Did we fix it?": the follow-up survey, once per case (`sonda.loop.follow_up`).
+        fields += case_follow_up_send(case=case, at=at)
     case_save(case, list(dict.fromkeys(fields)))
 
 

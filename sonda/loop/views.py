@@ -34,6 +34,7 @@ from sonda.loop.casefile import (
     owner_choices,
     problem_choices,
 )
+from sonda.loop.follow_up import case_follow_up, follow_up_entry_words
 from sonda.loop.forms import (
     OPEN,
     CaseFilterForm,
@@ -172,6 +173,8 @@ def _timeline(events: Sequence[CaseEvent]) -> list[tuple[CaseEvent, str]]:
         elif event.kind == CaseEventKind.LINKED:
             function = functions.get(data.get("to_function") or 0)
             parts.append(function.name if function else _("no function"))
+        elif event.kind == CaseEventKind.FOLLOW_UP:
+            parts.append(follow_up_entry_words(data))
         elif event.kind == CaseEventKind.WARNED and data.get("deadline") in DEADLINES:
             parts.append(str(DEADLINES[data["deadline"]]))
         elif event.kind == CaseEventKind.ESCALATED and data.get("deadline") in DEADLINES:
@@ -229,6 +232,7 @@ def _case_page(
             "file": file,
             "case": case,
             "timeline": _timeline(file.events),
+            "follow_up": case_follow_up(scope=scope, case=case, events=file.events),
             "state_labels": dict(CaseState.choices),
             "closing": CaseState.CLOSED in file.next_states,
             "reopening": case.state == CaseState.CLOSED,

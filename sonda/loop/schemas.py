@@ -165,6 +165,12 @@ class CaseDetailOut(CaseOut):
     answers: list[AnswerSummary]
     root_causes: list[RootCauseOut]
     timeline: list[CaseEventOut]
+    follow_up_invitation_id: int | None = Field(
+        description="The follow-up survey's invitation sent when the case closed; null: none."
+    )
+    follow_up_response_id: int | None = Field(
+        description="The customer's answer to the follow-up survey; null: not answered."
+    )
 
 
 class CaseStateIn(InputSchema):

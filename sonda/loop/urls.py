@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sonda.loop import config_views, views
+from sonda.loop import config_views, settings_views, views
 
 app_name = "loop"
 urlpatterns = [
@@ -42,4 +42,5 @@ urlpatterns = [
     path("alert-rules/new/", config_views.rule_create_page, name="rule_create"),
     path("alert-rules/<int:rule_id>/edit/", config_views.rule_edit_page, name="rule_edit"),
     path("alert-rules/<int:rule_id>/active/", config_views.rule_active, name="rule_active"),
+    path("settings/", settings_views.loop_settings_page, name="settings"),
 ]

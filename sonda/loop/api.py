@@ -29,7 +29,6 @@ from sonda.loop.casefile import (
     case_list_filtered,
     case_read,
     case_workload,
-    may_coach,
 )
 from sonda.loop.models import (
     AlertRule,
@@ -265,7 +264,7 @@ def case_coaching_note(
 ) -> Status[CoachingNote]:
     scope = scope_of(request)
     case = case_read(scope=scope, case_id=case_id, now=timezone.now())
-    if not may_coach(scope, case):
+    if not selectors.may_coach(scope, case):
         raise PermissionDenied(
             _("Coaching is recorded by the employee's supervisor or the case's owner.")
         )

@@ -30,7 +30,6 @@ from sonda.loop.casefile import (
     case_read,
     case_workload,
     function_views,
-    may_coach,
     owner_choices,
     problem_choices,
 )
@@ -55,7 +54,7 @@ from sonda.loop.models import (
     RecoveryOutcome,
 )
 from sonda.loop.routing import case_reassign
-from sonda.loop.selectors import case_list, coaching_note_list, praise_list
+from sonda.loop.selectors import case_list, coaching_note_list, may_coach, praise_list
 from sonda.loop.selectors import case_root_causes as case_root_causes_of
 from sonda.loop.workflow import (
     case_add_note,

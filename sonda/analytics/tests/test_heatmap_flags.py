@@ -234,5 +234,5 @@ def test_the_weekdays_and_hours_summed_from_the_cells_are_the_tables_queried_alo
 
 def test_a_margin_names_some_of_the_query_dimensions(world, cells):
     query = MetricQuery(question="ltr", by=(Dimension.WEEKDAY,))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a margin is some of"):
         metric_tables(scope=world.scope(world.analyst), query=query, margins=[(Dimension.HOUR,)])

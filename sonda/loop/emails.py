@@ -38,6 +38,7 @@ from django_tasks import task
 
 from sonda.accounts.models import Organisation, User
 from sonda.core.jobs import enqueue_unless_waiting
+from sonda.loop.answer_words import answer_words
 from sonda.loop.models import Notification, NotificationKind, NotificationPreference, Priority
 
 logger = logging.getLogger(__name__)
@@ -119,6 +120,14 @@ def notification_text(notification: Notification) -> str:
         return _("A customer praised %(employee)s.") % params
     if kind == K.CALLBACK:
         return _("Case %(case)s is one of your customer callbacks this month.") % params
+    if kind == K.FOLLOW_UP:
+        answer = answer_words(data)
+        if answer:
+            return _("The customer of case %(case)s answered the follow-up survey: %(answer)s.") % {
+                **params,
+                "answer": answer,
+            }
+        return _("The customer of case %(case)s answered the follow-up survey.") % params
     return str(NotificationKind(kind).label) if kind in NotificationKind.values else kind
 
 

@@ -34,6 +34,7 @@ from sonda.customers.models import IdentityKind
 from sonda.listening.decisions import CustomerFacts, load_customers, organisation_clock
 from sonda.listening.models import DeliveryChannel, Invitation
 from sonda.listening.services import invitation_create, invitation_message_queue
+from sonda.loop.answer_words import answer_words
 from sonda.loop.models import Case, CaseEvent, CaseEventKind, LoopSettings
 from sonda.loop.timeline import case_event_record, case_save
 from sonda.surveys.models import (
@@ -77,14 +78,6 @@ REASON_WORDS = {
 
 # The answer the timeline quotes: the first scale question's, else the first yes/no.
 SCORE_KINDS = (QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.CES, QuestionKind.RATING)
-MEASURE_WORDS = {
-    "nps": gettext_lazy("NPS"),
-    "csat": gettext_lazy("CSAT"),
-    "ces": gettext_lazy("CES"),
-    "rating": gettext_lazy("rating"),
-}
-
-
 # Settings ----------------------------------------------------------------------------------------
 
 
@@ -367,25 +360,6 @@ def follow_up_answer_link(*, response_id: int, now: datetime | None = None) -> C
 # Reading it back ---------------------------------------------------------------------------------
 
 
-def _number(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def follow_up_answer_words(data: Mapping[str, Any]) -> str:
-    """The answer an `answered` entry quotes, in words: "8 (NPS)", "yes"; "" when none."""
-    measure, value = data.get("measure"), data.get("value")
-    if value is None:
-        return ""
-    if measure == QuestionKind.YES_NO:
-        return _("yes") if value == 1 else _("no")
-    return _("%(value)s (%(measure)s)") % {
-        "value": _number(value),
-        "measure": MEASURE_WORDS.get(str(measure), str(measure)),
-    }
-
-
 def follow_up_entry_words(data: Mapping[str, Any]) -> str:
     """What a `follow_up` timeline entry says, in the reader's language."""
     outcome = data.get("outcome")
@@ -396,7 +370,7 @@ def follow_up_entry_words(data: Mapping[str, Any]) -> str:
         why = REASON_WORDS.get(str(data.get("reason")), str(data.get("reason", "")))
         return _("not sent: %(why)s") % {"why": why}
     if outcome == ANSWERED:
-        answer = follow_up_answer_words(data)
+        answer = answer_words(data)
         if answer:
             return _("answered: %(answer)s") % {"answer": answer}
         return _("answered")
@@ -445,7 +419,7 @@ def case_follow_up(*, scope: Scope, case: Case, events: Sequence[CaseEvent]) -> 
             else ""
         ),
         response_id=response_id,
-        answer=follow_up_answer_words(answered.data) if answered is not None else "",
+        answer=answer_words(answered.data) if answered is not None else "",
         answered_at=answered.at if answered is not None else None,
         response_readable=(
             response_id is not None and response_list(scope=scope).filter(pk=response_id).exists()

@@ -634,6 +634,7 @@ class NotificationKind(models.TextChoices):
     COACHING = "coaching", _("A coaching note for you")
     PRAISE = "praise", _("Praise from a customer")
     CALLBACK = "callback", _("A callback for you")
+    FOLLOW_UP = "follow_up", _("A customer answered the follow-up survey")
 
 
 class Notification(TenantModel):

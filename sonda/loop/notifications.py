@@ -15,6 +15,7 @@ rolls back notifies nobody. Who is told:
 | escalated | whom it went to (or head office), and the owner | sla_escalated |
 | coaching note | the employee coached (their account) | coaching |
 | executive callback | the executive, unless they took it themselves | callback |
+| follow-up answered | the owner (did the fix hold?) | follow_up |
 
 Head office is the organisation's analysts, or its admins when it has none: they assign the
 queue and take what has nobody above it.
@@ -126,6 +127,12 @@ def _audience(case: Case, event: CaseEvent) -> list[Tell]:
             for user in members
             if user != actor
         ]
+    if kind == CaseEventKind.FOLLOW_UP:
+        # Only the answer: that the survey went out is the owner's own doing as they closed.
+        if owner is None or data.get("outcome") != "answered":
+            return []
+        answer = {k: data[k] for k in ("measure", "value") if k in data}
+        return [Tell(owner, K.FOLLOW_UP, answer)]
     if kind == CaseEventKind.NOTE:
         if owner is not None and owner != actor:
             return [Tell(owner, K.CASE_NOTE, {"by": _user_name(actor)})]

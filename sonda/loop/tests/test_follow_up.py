@@ -22,8 +22,17 @@ from sonda.listening.delivery import messages_deliver_due
 from sonda.listening.models import ContactRule, Invitation, Message
 from sonda.listening.services import invitation_create
 from sonda.listening.tasks import wake_delivery
+from sonda.loop.emails import notification_text
 from sonda.loop.follow_up import follow_up_entry_words
-from sonda.loop.models import Case, CaseEvent, LoopSettings, Praise, ResponseEvaluation
+from sonda.loop.models import (
+    Case,
+    CaseEvent,
+    LoopSettings,
+    Notification,
+    NotificationKind,
+    Praise,
+    ResponseEvaluation,
+)
 from sonda.loop.sweeps import loop_sweep
 from sonda.loop.tests.case_pages_helpers import make_cases
 from sonda.loop.tests.loop_helpers import OPENED, Bank, make_bank
@@ -419,6 +428,24 @@ def test_the_timeline_quotes_the_answer_and_a_promoter_praises_nobody(bank, chos
     entry = follow_up_entries(case)[-1]
     assert follow_up_entry_words(entry) == "answered: 8 (NPS)"
     assert Praise.objects.count() == 0
+
+
+def test_the_owner_hears_what_the_customer_answered_and_nobody_else_does(bank, chosen):
+    case = ready_to_close(bank, customer(bank))
+    close(bank, case)
+    case.refresh_from_db()
+    assert case.owner_id is not None
+    assert not Notification.objects.filter(kind=NotificationKind.FOLLOW_UP).exists()
+
+    answer(Invitation.objects.get(), "3")
+    loop_sweep()
+    loop_sweep()  # a second sweep tells nobody twice
+
+    (told,) = Notification.objects.filter(kind=NotificationKind.FOLLOW_UP)
+    assert (told.recipient_id, told.case_id) == (case.owner_id, case.pk)
+    assert notification_text(told) == (
+        f"The customer of case {case.pk} answered the follow-up survey: 3 (NPS)."
+    )
 
 
 def test_an_ordinary_response_of_the_follow_up_survey_is_evaluated_as_usual(bank, chosen):

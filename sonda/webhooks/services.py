@@ -47,6 +47,9 @@ class IssuedEndpoint:
 
 def _url(value: object) -> str:
     url = value.strip() if isinstance(value, str) else ""
+    # The address as written; its host name is not resolved here. The receiver's DNS may answer
+    # only inside its own network, or not yet, and an answer now proves nothing about the next
+    # one: every send resolves the name and checks the addresses it connects to.
     problem = url_problem(url)
     if problem:
         raise ValidationFailed.on("url", problem)

@@ -24,11 +24,23 @@ redirects are not followed, the endpoint's address should be corrected instead) 
 An endpoint that did not answer at all in a run is not called again in that run: its other
 deliveries wait a minute without an attempt counted, so one dead receiver cannot hold a worker
 for a timeout per queued event.
+
+Where a request goes (`sonda.webhooks.addresses`): before each send the endpoint's host name is
+resolved and every address it resolves to is checked; a name that resolves to a refused address
+(loopback outside development, link-local, unspecified, multicast) fails the delivery at once,
+a name that does not resolve is tried again later. The connection is then opened to the checked
+addresses themselves, while the request's Host header, TLS server name and certificate check keep
+the host name: nothing looks the name up a second time, so a DNS answer that changes after the
+check cannot send the body elsewhere. Proxies from the environment are not used for the same
+reason (a proxy would resolve the name itself).
 """
 
+import functools
 import http.client
 import json
 import logging
+import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -41,7 +53,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from sonda.webhooks.addresses import url_problem
+from sonda.webhooks.addresses import AddressRefused, NameUnresolved, send_addresses, url_problem
 from sonda.webhooks.models import DeliveryStatus, WebhookDelivery
 from sonda.webhooks.signing import SIGNATURE_HEADER, signature_header
 
@@ -118,7 +130,75 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirects())
+def _connect_checked(
+    addresses: tuple[str, ...],
+    address: tuple[str, int],
+    timeout: float | None,
+    source_address: tuple[str, int] | None = None,
+) -> socket.socket:
+    """A socket connected to the first of the checked addresses that answers, on the URL's port.
+
+    Stands in for socket.create_connection, which would look the host name up again."""
+    last_error: OSError = OSError("no checked address to connect to")
+    for checked in addresses:
+        try:
+            return socket.create_connection((checked, address[1]), timeout, source_address)
+        except OSError as error:
+            last_error = error
+    raise last_error
+
+
+class _CheckedHTTPConnection(http.client.HTTPConnection):
+    """Plain HTTP to the checked addresses; the request still names the host (Host header)."""
+
+    def __init__(self, host: str, *, addresses: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(host, **kwargs)
+        # http.client opens its socket through this hook: replaced, the connection can only go
+        # to the checked addresses (http.client's own would look the name up again).
+        self._create_connection = functools.partial(_connect_checked, addresses)
+
+
+class _CheckedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to the checked addresses. The socket is opened through the same hook as plain HTTP
+    and only then wrapped in TLS for the host name, so the server name sent (SNI) and the name
+    the certificate must carry stay the endpoint's host name."""
+
+    def __init__(self, host: str, *, addresses: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(host, **kwargs)
+        self._create_connection = functools.partial(_connect_checked, addresses)
+
+
+class _CheckedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, addresses: tuple[str, ...]) -> None:
+        super().__init__()
+        self.addresses = addresses
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_CheckedHTTPConnection, req, addresses=self.addresses)
+
+
+class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, addresses: tuple[str, ...]) -> None:
+        super().__init__()
+        self.addresses = addresses
+        # Certificates checked against the system's authorities and the host name.
+        self.tls = ssl.create_default_context()
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(
+            _CheckedHTTPSConnection, req, context=self.tls, addresses=self.addresses
+        )
+
+
+def _opener_to(addresses: tuple[str, ...]) -> urllib.request.OpenerDirector:
+    """An opener whose connections go to these checked addresses only: no redirects, and no
+    proxy from the environment (a proxy would look the name up again itself)."""
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        _NoRedirects(),
+        _CheckedHTTPHandler(addresses),
+        _CheckedHTTPSHandler(addresses),
+    )
 
 
 def body_of(delivery: WebhookDelivery) -> bytes:
@@ -135,8 +215,17 @@ def body_of(delivery: WebhookDelivery) -> bytes:
 
 
 def webhook_post(delivery: WebhookDelivery, *, timeout: float, at: datetime) -> Outcome:
-    """POST the delivery, signed, to its endpoint; what came of it."""
+    """POST the delivery, signed, to its endpoint; what came of it.
+
+    The endpoint's host name is resolved now and the request goes to the addresses checked."""
     endpoint = delivery.endpoint
+    try:
+        addresses = send_addresses(endpoint.url)
+    except AddressRefused as refused:
+        return Outcome(delivered=False, error=f"the endpoint's address: {refused}", permanent=True)
+    except NameUnresolved as unresolved:
+        # DNS may answer later: tried again, and the endpoint's other deliveries wait this run.
+        return Outcome(delivered=False, error=f"cannot reach it: {unresolved}", unreachable=True)
     body = body_of(delivery)
     request = urllib.request.Request(  # noqa: S310 - the scheme is checked by url_problem
         endpoint.url,
@@ -152,7 +241,7 @@ def webhook_post(delivery: WebhookDelivery, *, timeout: float, at: datetime) -> 
         },
     )
     try:
-        with _opener.open(request, timeout=timeout) as response:
+        with _opener_to(addresses).open(request, timeout=timeout) as response:
             response.read(64 * 1024)
             return Outcome(delivered=True, status_code=response.status)
     except urllib.error.HTTPError as error:

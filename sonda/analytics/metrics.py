@@ -853,46 +853,56 @@ def competitor_scores(*, scope: Scope, filters: Filters) -> list[MetricRow]:
     recommend competitor X" questions, `Question.competitor`), each with its interval; key
     ("",) for ours and (competitor,) for theirs. Empty when no relationship survey asks
     about a competitor."""
-    _check_filters(scope, filters)
-    questions = [q for q in _nps_questions(scope) if q.program_kind == ProgramKind.RELATIONSHIP]
-    competitors = sorted({q.competitor for q in questions if q.competitor})
-    if not competitors:
-        return []
-    answers = scoped_answers(scope=scope)
-    tallies = _nps_by_program(answers, questions, filters)
-    rows: list[MetricRow] = []
-    for competitor in ["", *competitors]:
-        asked = [q for q in questions if q.competitor == competitor]
-        min_base = max(q.min_base for q in asked)
-        tally = _summed(tallies, asked)
-        label = competitor or scope.organisation.name
-        rows.append(
-            MetricRow(key=(competitor,), labels=(label,), score=tally.score(min_base=min_base))
-        )
-    return rows
+    return side_by_side(scope=scope, filters=filters).competitors
 
 
 def relationship_vs_transactional(*, scope: Scope, filters: Filters) -> list[MetricRow]:
     """NPS of relationship and of transactional programs side by side (our own NPS questions,
     not the ones about competitors), keys ("relationship",) and ("transactional",); a kind with
     no NPS question is left out."""
+    return side_by_side(scope=scope, filters=filters).programs
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    programs: list[MetricRow]  # relationship_vs_transactional's rows
+    competitors: list[MetricRow]  # competitor_scores' rows
+
+
+def side_by_side(*, scope: Scope, filters: Filters) -> SideBySide:
+    """Relationship vs transactional NPS and our NPS vs each competitor's, from one count of
+    the NPS answers per program and question (the two share our relationship NPS)."""
     _check_filters(scope, filters)
-    questions = [q for q in _nps_questions(scope) if not q.competitor]
+    questions = _nps_questions(scope)
     if not questions:
-        return []
-    answers = scoped_answers(scope=scope)
-    tallies = _nps_by_program(answers, questions, filters)
-    rows: list[MetricRow] = []
+        return SideBySide(programs=[], competitors=[])
+    tallies = _nps_by_program(scoped_answers(scope=scope), questions, filters)
+    programs: list[MetricRow] = []
+    ours = [q for q in questions if not q.competitor]
     for kind in (ProgramKind.RELATIONSHIP, ProgramKind.TRANSACTIONAL):
-        asked = [q for q in questions if q.program_kind == kind]
+        asked = [q for q in ours if q.program_kind == kind]
         if not asked:
             continue
         tally = _summed(tallies, asked)
-        rows.append(
+        programs.append(
             MetricRow(
                 key=(kind.value,),
                 labels=(str(kind.label),),
                 score=tally.score(min_base=max(q.min_base for q in asked)),
             )
         )
-    return rows
+    relationship = [q for q in questions if q.program_kind == ProgramKind.RELATIONSHIP]
+    competitors: list[MetricRow] = []
+    names = sorted({q.competitor for q in relationship if q.competitor})
+    for competitor in ["", *names] if names else []:
+        asked = [q for q in relationship if q.competitor == competitor]
+        tally = _summed(tallies, asked)
+        label = competitor or scope.organisation.name
+        competitors.append(
+            MetricRow(
+                key=(competitor,),
+                labels=(label,),
+                score=tally.score(min_base=max(q.min_base for q in asked)),
+            )
+        )
+    return SideBySide(programs=programs, competitors=competitors)

@@ -42,10 +42,9 @@ from sonda.analytics.forms import (
 from sonda.analytics.metrics import (
     MetricQuery,
     MetricRow,
-    competitor_scores,
     metric_table,
     metric_tables,
-    relationship_vs_transactional,
+    side_by_side,
 )
 from sonda.analytics.queries import Dimension, Period, period_of
 from sonda.analytics.scope import organisation_time_zone
@@ -314,14 +313,14 @@ def overview(request: HttpRequest, scope: Scope) -> HttpResponse:
     trend = _trend(scope, choice)
     # Programs and competitors are compared across surveys: the survey filter would leave one
     # side of the comparison empty.
-    across = replace(choice.filters, survey_id=None)
+    compared = side_by_side(scope=scope, filters=replace(choice.filters, survey_id=None))
     relationship = [
         _line(row, label=" · ".join(row.labels), url=responses_url(choice, survey=None))
-        for row in relationship_vs_transactional(scope=scope, filters=across)
+        for row in compared.programs
     ]
     competitors = [
         _line(row, label=" · ".join(row.labels), url=responses_url(choice, survey=None))
-        for row in competitor_scores(scope=scope, filters=across)
+        for row in compared.competitors
     ]
     name = _("Score")
     return render(

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from scipy import stats as scipy_stats
 
 from sonda.analytics.metrics import (
@@ -17,6 +19,7 @@ from sonda.analytics.metrics import (
     period_range,
     previous_range,
     relationship_vs_transactional,
+    side_by_side,
 )
 from sonda.analytics.queries import Dimension, Filters, Metric, Period
 from sonda.analytics.stats import nps_score, top_box_share
@@ -384,10 +387,17 @@ def test_our_nps_beside_each_competitors_from_relationship_surveys(world):
     assert rows[0].score == nps_score(20, 0, 10, min_base=30)
     assert rows[1].score == nps_score(10, 0, 25, min_base=30)
 
-    side_by_side = relationship_vs_transactional(scope=scope, filters=Filters())
-    assert [row.key for row in side_by_side] == [("relationship",), ("transactional",)]
-    assert side_by_side[0].score == nps_score(20, 0, 10, min_base=30)
-    assert side_by_side[1].score == nps_score(0, 12, 0, min_base=30)
+    programs = relationship_vs_transactional(scope=scope, filters=Filters())
+    assert [row.key for row in programs] == [("relationship",), ("transactional",)]
+    assert programs[0].score == nps_score(20, 0, 10, min_base=30)
+    assert programs[1].score == nps_score(0, 12, 0, min_base=30)
+
+    # The overview shows both from one count of each NPS question's answers per program.
+    with CaptureQueriesContext(connection) as captured:
+        both = side_by_side(scope=scope, filters=Filters())
+    assert (both.programs, both.competitors) == (programs, rows)
+    counts = [q["sql"] for q in captured.captured_queries if "SUM(" in q["sql"]]
+    assert len(counts) == 2  # "ltr" and "ltr_rival", each once
 
 
 def test_without_competitor_questions_there_are_no_competitor_scores(world, survey):

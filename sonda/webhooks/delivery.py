@@ -25,6 +25,10 @@ An endpoint that did not answer at all in a run is not called again in that run:
 deliveries wait a minute without an attempt counted, so one dead receiver cannot hold a worker
 for a timeout per queued event.
 
+Signing: each request is signed at the moment it is sent, with the endpoint as it is then (read
+again after the claim): its current secret, and its previous one too while a rotation's overlap
+has not run out (`WebhookEndpoint.signing_secrets`).
+
 Where a request goes (`sonda.webhooks.addresses`): before each send the endpoint's host name is
 resolved and every address it resolves to is checked; a name that resolves to a refused address
 (loopback outside development, link-local, unspecified, multicast) fails the delivery at once,
@@ -237,7 +241,9 @@ def webhook_post(delivery: WebhookDelivery, *, timeout: float, at: datetime) -> 
             "Sonda-Event": delivery.event_type,
             "Sonda-Delivery": str(delivery.pk),
             "Idempotency-Key": delivery.idempotency_key,
-            SIGNATURE_HEADER: signature_header(endpoint.secret, body, int(at.timestamp())),
+            SIGNATURE_HEADER: signature_header(
+                endpoint.signing_secrets(at), body, int(at.timestamp())
+            ),
         },
     )
     try:
@@ -337,7 +343,9 @@ def _refused(delivery: WebhookDelivery) -> Outcome | None:
     """Why the delivery must not be sent at all (it fails), or None to send it. The endpoint is
     read again: an admin may have deactivated it or changed its address since the claim."""
     endpoint = delivery.endpoint
-    endpoint.refresh_from_db(fields=["active", "url", "secret"])
+    endpoint.refresh_from_db(
+        fields=["active", "url", "secret", "previous_secret", "previous_secret_expires_at"]
+    )
     if not endpoint.active:
         return Outcome(delivered=False, error="the endpoint is inactive", permanent=True)
     problem = url_problem(endpoint.url)

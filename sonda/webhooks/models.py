@@ -5,6 +5,8 @@ An endpoint subscribes to event types; `webhook_emit` writes one delivery per su
 endpoint in the caller's transaction, and the worker sends it, signed with the endpoint's secret.
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -28,19 +30,28 @@ CASE_EVENT_TYPES: dict[str, str] = {
 TEST_EVENT_TYPE = "webhook.test"
 SUBSCRIBABLE_EVENT_TYPES = frozenset(CASE_EVENT_TYPES)
 EVENT_TYPES = SUBSCRIBABLE_EVENT_TYPES | {TEST_EVENT_TYPE}
+# How long a rotated-out secret keeps signing beside the new one: a day unless asked, a week at
+# most (a leaked secret should not stay valid for long).
+DEFAULT_PREVIOUS_VALID_HOURS = 24
+MAX_PREVIOUS_VALID_HOURS = 168
 
 
 class WebhookEndpoint(TenantModel):
     """Where an integration receives the events it subscribed to.
 
     The secret signs every delivery (HMAC-SHA256). It is kept readable, not hashed, because Sonda
-    must sign with it; the API shows it only in the answer that created it.
+    must sign with it; the API shows it only in the answer that created it or rotated it.
+
+    After a rotation the previous secret signs beside the current one until it expires, so a
+    receiver can move to the new secret without refusing a delivery; one previous secret at most.
     """
 
     url = models.URLField(max_length=2000)
     description = models.CharField(max_length=200, blank=True)
     event_types = models.JSONField(default=list)
     secret = models.CharField(max_length=100)
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -48,12 +59,28 @@ class WebhookEndpoint(TenantModel):
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            # A previous secret always says until when it signs; no date without a secret.
+            models.CheckConstraint(
+                condition=Q(previous_secret="", previous_secret_expires_at__isnull=True)
+                | (~Q(previous_secret="") & Q(previous_secret_expires_at__isnull=False)),
+                name="webhook_endpoint_previous_secret_expires",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.url
 
     def subscribes_to(self, event_type: str) -> bool:
         return event_type in self.event_types
+
+    def signing_secrets(self, at: datetime) -> list[str]:
+        """The secrets a delivery sent at `at` is signed with: the current one first, then the
+        previous one while it has not expired."""
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires is not None and at < expires:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
 
 
 class DeliveryStatus(models.TextChoices):

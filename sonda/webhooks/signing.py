@@ -4,14 +4,16 @@
 endpoint's secret exactly as it was shown (`whsec_…`, all of it). The timestamp is signed with the
 body, so a captured delivery cannot be replayed later under a fresh timestamp, and a receiver
 refuses one whose timestamp is older (or further ahead) than its tolerance. The header may carry
-more than one `v1=`; any of them matching is enough (room for signing with two secrets while one
-replaces the other).
+more than one `v1=`; any of them matching is enough. While a rotated secret's previous one is
+still valid every delivery is signed with both, the new secret's `v1=` first, so a receiver
+holding either secret accepts it.
 """
 
 import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Sequence
 
 SIGNATURE_HEADER = "Sonda-Signature"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a public marker, not a secret
@@ -30,9 +32,11 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def signature_header(secret: str, body: bytes, timestamp: int) -> str:
-    """The `Sonda-Signature` value for a body sent at `timestamp` (unix seconds)."""
-    return f"t={timestamp},v1={signature(secret, timestamp, body)}"
+def signature_header(endpoint_secrets: Sequence[str], body: bytes, timestamp: int) -> str:
+    """The `Sonda-Signature` value for a body sent at `timestamp` (unix seconds): one `v1=` per
+    secret, in the order given (the current secret first)."""
+    signatures = ",".join(f"v1={signature(secret, timestamp, body)}" for secret in endpoint_secrets)
+    return f"t={timestamp},{signatures}"
 
 
 def verify_signature(

@@ -2,6 +2,7 @@
 
 Admins only: other roles are refused the list (403) and do not find an endpoint (404); another
 organisation's endpoints are not found. Handlers parse, call a service or selector, and answer.
+Secrets are in two answers only: registering an endpoint and rotating its secret.
 """
 
 from django.db.models import QuerySet
@@ -21,6 +22,8 @@ from sonda.webhooks.schemas import (
     WebhookEndpointCreateIn,
     WebhookEndpointOut,
     WebhookEndpointUpdateIn,
+    WebhookSecretRotatedOut,
+    WebhookSecretRotateIn,
 )
 
 router = Router(tags=["webhooks"])
@@ -71,6 +74,29 @@ def webhook_endpoint_update(
         active=payload.active,
     )
     return selectors.webhook_endpoint_get(scope=scope, endpoint_id=endpoint_id)
+
+
+@router.post(
+    "/{endpoint_id}/rotate-secret",
+    response=WebhookSecretRotatedOut,
+    summary="Rotate a webhook endpoint's signing secret",
+    description=(
+        "Gives the endpoint a new secret, carried by this answer only. The secret it replaces "
+        "keeps signing beside the new one until `previous_secret_expires_at`: meanwhile every "
+        "delivery carries a `v1=` signature for each, so the receiver can switch at its pace. "
+        "Rotating again during that time drops the older secret: one previous secret at most."
+    ),
+)
+def webhook_endpoint_rotate_secret(
+    request: HttpRequest, endpoint_id: int, payload: WebhookSecretRotateIn
+) -> WebhookEndpoint:
+    rotated = services.webhook_endpoint_rotate_secret(
+        scope=scope_of(request),
+        endpoint_id=endpoint_id,
+        previous_valid_hours=payload.previous_valid_hours,
+    )
+    # The endpoint as rotated, so the secret shown is the one just issued, never a later one.
+    return rotated.endpoint
 
 
 @router.delete(

@@ -1,4 +1,5 @@
-"""Writes of webhooks: endpoints (admins only, audited), the emitting of events, a test event.
+"""Writes of webhooks: endpoints (admins only, audited), the rotation of an endpoint's secret,
+the emitting of events, a test event.
 
 `webhook_emit` is how other apps (the loop's cases) hand an event over. It writes in the caller's
 transaction, so an event whose transaction rolls back is never sent, and wakes the worker only
@@ -9,7 +10,7 @@ import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -22,6 +23,8 @@ from sonda.accounts.services import audit_record
 from sonda.core.errors import Conflict, FieldError, ValidationFailed
 from sonda.webhooks.addresses import url_problem
 from sonda.webhooks.models import (
+    DEFAULT_PREVIOUS_VALID_HOURS,
+    MAX_PREVIOUS_VALID_HOURS,
     SUBSCRIBABLE_EVENT_TYPES,
     TEST_EVENT_TYPE,
     WebhookDelivery,
@@ -43,6 +46,16 @@ class IssuedEndpoint:
 
     endpoint: WebhookEndpoint
     secret: str
+
+
+@dataclass(frozen=True)
+class RotatedSecret:
+    """An endpoint with its new secret, which is shown this once, and until when its previous
+    secret still signs (None: it stopped at once)."""
+
+    endpoint: WebhookEndpoint
+    secret: str
+    previous_expires_at: datetime | None
 
 
 def _url(value: object) -> str:
@@ -91,6 +104,17 @@ def _event_types(value: object) -> list[str]:
 def _active(value: object) -> bool:
     if not isinstance(value, bool):
         raise ValidationFailed.on("active", _("true or false"))
+    return value
+
+
+def _previous_valid_hours(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed.on("previous_valid_hours", _("a whole number of hours"))
+    if not 0 <= value <= MAX_PREVIOUS_VALID_HOURS:
+        raise ValidationFailed.on(
+            "previous_valid_hours",
+            _("from 0 to %(n)d hours") % {"n": MAX_PREVIOUS_VALID_HOURS},
+        )
     return value
 
 
@@ -160,6 +184,49 @@ def webhook_endpoint_update(
             endpoint.save(update_fields=[*changes, "updated_at"])
             _audit(scope, "webhook.changed", endpoint, {"before": before, "after": changes})
     return endpoint
+
+
+def webhook_endpoint_rotate_secret(
+    *,
+    scope: Scope,
+    endpoint_id: int,
+    previous_valid_hours: int = DEFAULT_PREVIOUS_VALID_HOURS,
+    now: datetime | None = None,
+) -> RotatedSecret:
+    """Give the endpoint a new secret; the answer carries it, and it is never shown again.
+
+    The secret it replaces keeps signing beside the new one for `previous_valid_hours` (0: it
+    stops at once), so the receiver can switch without refusing a delivery. A secret that was
+    still overlapping from an earlier rotation is dropped: one previous secret at most."""
+    # Anyone but the organisation's admins does not find the endpoint, whatever they send.
+    endpoint = webhook_endpoint_get(scope=scope, endpoint_id=endpoint_id)
+    hours = _previous_valid_hours(previous_valid_hours)
+    rotated_at = now or timezone.now()
+    secret = secret_generate()
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        if hours:
+            endpoint.previous_secret = endpoint.secret
+            endpoint.previous_secret_expires_at = rotated_at + timedelta(hours=hours)
+        else:
+            # Stopped at once: a leaked secret is not kept anywhere.
+            endpoint.previous_secret = ""
+            endpoint.previous_secret_expires_at = None
+        endpoint.secret = secret
+        endpoint.save(
+            update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
+        )
+        expires_at = endpoint.previous_secret_expires_at
+        _audit(
+            scope,
+            "webhook.secret_rotated",
+            endpoint,
+            {
+                "previous_valid_hours": hours,
+                "previous_expires_at": expires_at.isoformat() if expires_at else None,
+            },
+        )
+    return RotatedSecret(endpoint=endpoint, secret=secret, previous_expires_at=expires_at)
 
 
 def webhook_endpoint_delete(*, scope: Scope, endpoint_id: int) -> None:

@@ -51,6 +51,7 @@ def endpoint_json(endpoint: WebhookEndpoint, **changes) -> dict[str, object]:
         "description": endpoint.description,
         "event_types": endpoint.event_types,
         "active": endpoint.active,
+        "previous_secret_expires_at": None,
         "created_by": endpoint.created_by.email if endpoint.created_by else None,
         "created_at": encode(endpoint.created_at),
         "updated_at": encode(endpoint.updated_at),

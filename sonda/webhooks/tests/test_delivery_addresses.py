@@ -21,22 +21,12 @@ from sonda.core.errors import ValidationFailed
 from sonda.webhooks.addresses import send_addresses
 from sonda.webhooks.delivery import webhooks_deliver_due
 from sonda.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from sonda.webhooks.services import webhook_emit
 from sonda.webhooks.tests.conftest import NOON, TLS_NAME, Receiver, about, register
+from sonda.webhooks.tests.test_webhooks_api import emit
 
 MINUTE = timedelta(minutes=1)
 REFUSED = "this address cannot receive webhooks (link-local, unspecified or multicast)"
 LOOPBACK_REFUSED = "a loopback address can only be used in development"
-
-
-def emit(world, event_id: str = "evt_1") -> None:
-    webhook_emit(
-        organisation_id=world.org.pk,
-        event_type="case.opened",
-        event_id=event_id,
-        payload={"case": {"id": event_id}},
-        occurred_at=NOON,
-    )
 
 
 def fresh() -> WebhookDelivery:

@@ -59,7 +59,7 @@ def endpoint_json(endpoint: WebhookEndpoint, **changes) -> dict[str, object]:
     }
 
 
-def emit(world, event_id: str) -> None:
+def emit(world, event_id: str = "evt_1") -> None:
     webhook_emit(
         organisation_id=world.org.pk,
         event_type="case.opened",

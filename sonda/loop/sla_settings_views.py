@@ -360,6 +360,7 @@ def _settings_render(
             )
             for target in targets
         ],
+        "target_list": targets,
         "calendar": calendar,
         "calendar_is_default": setting.is_default,
         "calendar_form": (calendar_form or _calendar_form(calendar)) if can_change else None,

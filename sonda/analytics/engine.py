@@ -25,7 +25,7 @@ import contextlib
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,6 +118,17 @@ class Engine:
     def run(self, expr: ir.Table) -> list[dict[str, Any]]:
         """Execute a (scoped) table expression; its rows as dicts of plain Python values."""
         return self._fetch(self, expr)
+
+    def columns(self, expr: ir.Table) -> dict[str, Sequence[Any]]:
+        """Execute a (scoped) table expression; its columns in row order, name → plain Python
+        values, or a numpy array for a numeric column without nulls (what a many-row result is
+        turned into arrays from, without a dict per row)."""
+        if self.name == "duckdb":
+            table = _duckdb_arrow(self, expr)
+            return {name: _arrow_values(table.column(name)) for name in table.column_names}
+        names = list(expr.schema().names)
+        rows = self.run(expr)
+        return {name: [row[name] for row in rows] for name in names}
 
     def compile(self, expr: ir.Table) -> str:
         """The SQL this engine runs for `expr` (to read, and to check in tests).
@@ -234,8 +245,28 @@ def operational_engine() -> Engine:
 # --- Parquet exports: DuckDB and Spark ----------------------------------------------------------
 
 
+def _duckdb_arrow(engine: Engine, expr: ir.Table) -> Any:
+    # The kept SQL on DuckDB's own connection: Ibis's to_pyarrow would compile the expression
+    # again on every call (tens of milliseconds). The cast gives the columns the types Ibis
+    # promises (DuckDB sums integers as 128-bit decimals).
+    result = engine.backend.con.execute(engine.compile(expr)).to_arrow_table()
+    return result.cast(expr.schema().to_pyarrow())
+
+
+def _arrow_values(column: Any) -> Sequence[Any]:
+    import pyarrow as pa
+
+    if column.null_count == 0 and (
+        pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
+    ):
+        values: Sequence[Any] = column.to_numpy()
+        return values
+    listed: list[Any] = column.to_pylist()
+    return listed
+
+
 def _fetch_arrow(engine: Engine, expr: ir.Table) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = engine.backend.to_pyarrow(expr).to_pylist()
+    rows: list[dict[str, Any]] = _duckdb_arrow(engine, expr).to_pylist()
     return rows
 
 
@@ -304,7 +335,8 @@ def duckdb_engine(
         temp=True,
     )
     # Its daily tallies too, counted once here as the operational database keeps them.
-    tallies = backend.create_table("sonda_tallies", _tallied(relation), temp=True)
+    backend.create_table("sonda_tallies_counted", _tallied(relation), temp=True)
+    tallies = _compact_tallies(backend)
     return Engine(
         name="duckdb",
         backend=backend,
@@ -313,6 +345,32 @@ def duckdb_engine(
         exported_organisation_id=organisation_id,
         _tallies=lambda: tallies,
     )
+
+
+def _compact_tallies(backend: Any) -> ir.Table:
+    """The counted tallies again, in the narrowest types that hold them: question keys and kinds
+    as DuckDB enums (a query's filter on them compares small integers, not strings), days and
+    counts as 32-bit integers (a day's count of one scale point in one unit is far below 2³¹).
+    Half the bytes to scan: the tallies' queries take about two thirds of the time."""
+    con = backend.con
+
+    def enum(column: str) -> str:
+        # Column names are this function's own; values are quoted with their quotes doubled.
+        found = con.execute(
+            f"SELECT DISTINCT {column} FROM sonda_tallies_counted WHERE {column} IS NOT NULL"  # noqa: S608
+        ).fetchall()
+        quoted = ", ".join("'" + str(value).replace("'", "''") + "'" for (value,) in found)
+        return f"{column}::ENUM({quoted}) AS {column}" if found else column
+
+    narrow = [f"{c}::INTEGER AS {c}" for c in ("local_day", "n", *(f"c{p}" for p in TALLY_POINTS))]
+    kept = "organisation_id, survey_id, unit_id, unit_path, is_complete, program_id, total, squares"
+    select = f"SELECT {enum('question_key')}, {enum('kind')}, {kept}, {', '.join(narrow)}"
+    con.execute(
+        f"CREATE TEMP TABLE sonda_tallies AS {select} FROM sonda_tallies_counted "
+        "ORDER BY question_key, unit_id, local_day"
+    )
+    con.execute("DROP TABLE sonda_tallies_counted")
+    return backend.table("sonda_tallies", database=("temp", "main"))
 
 
 def spark_session() -> Any:

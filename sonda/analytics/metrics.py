@@ -16,6 +16,12 @@ The cost: the query groups by customer as well, so it returns about one row per 
 slice instead of one per slice, and the customers' attributes are read from the operational
 database; fine for a dashboard's filters, not for ten million answers at once.
 
+Plain tables — slices of the query's own dimensions and period, unweighted, without roll-up,
+segment rows, margins or change — are counted and scored as columns (`_columnar_table`,
+`sonda.analytics.columnar`): thousands of unit × month cells are scored as arrays, and each
+`MetricRow` is built when it is read. The other tables go cell by cell; both give the same
+figures to the last bit (tests/test_columnar.py).
+
 A segment (a customer attribute and value, e.g. tier=business) narrows the answers to those of
 the organisation's customers in it: `segment_filters` looks the customers up and hands their ids
 to the query as `Filters.customer_ids`. A segment no customer is in counts no answers (n = 0,
@@ -26,18 +32,20 @@ import calendar
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import reduce
 from operator import add
-from typing import Any
+from typing import Any, overload
 
+import numpy as np
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 
 from sonda.accounts.access import Scope
 from sonda.accounts.models import Role
+from sonda.analytics.columnar import FlagColumns, ScoreColumns, flags_vs_rest, score_columns
 from sonda.analytics.engine import Engine
 from sonda.analytics.queries import (
     PERIOD,
@@ -50,7 +58,9 @@ from sonda.analytics.queries import (
     empty_tally,
     measure_for,
     period_of,
+    slice_columns,
     slices,
+    tally_of,
     unit_rollup,
 )
 from sonda.analytics.scope import ScopedAnswers, scoped_answers
@@ -175,7 +185,7 @@ class MetricTable:
     query: MetricQuery
     measure: MeasureSpec
     overall: MetricRow
-    rows: list[MetricRow]
+    rows: Sequence[MetricRow]
     previous_range: tuple[date, date] | None = None  # the window `overall.change` compares with
 
 
@@ -333,6 +343,8 @@ def metric_tables(
     except NotFound as exc:
         raise ValidationFailed.on("question", f"no measured question '{query.question}'") from exc
     filters = segment_filters(scope=scope, filters=query.filters, segment=query.segment)
+    if not margins and _columnar(query):
+        return [_columnar_table(scope, query, answers, measure, filters)]
     counted = _Counter(answers=answers, measure=measure, query=query)
     cells, whole = counted.cells(filters)
     period_totals = dict(counted.period_totals)
@@ -401,6 +413,144 @@ def metric_tables(
     return tables
 
 
+def _columnar(query: MetricQuery) -> bool:
+    """Whether the query's cells can be scored as columns (`_columnar_table`): plain slices of
+    its own dimensions and period, each cell one tally, flags (if asked) against one whole."""
+    return (
+        bool(query.by or query.period is not None)
+        and query.weights is None
+        and not query.segment_by
+        and not query.rollup
+        and not query.compare_previous
+        and not (query.flag_below_average and query.period is not None)
+    )
+
+
+def _columnar_table(
+    scope: Scope,
+    query: MetricQuery,
+    answers: ScopedAnswers,
+    measure: MeasureSpec,
+    filters: Filters,
+) -> MetricTable:
+    """The table of a `_columnar` query: its cells counted as columns, scored and flagged as
+    arrays (`sonda.analytics.columnar`: the same figures as the cell-by-cell path), each row
+    built when it is read. Thousands of unit × month cells cost what a few hundred did."""
+    found = slice_columns(answers, measure, by=query.by, period=query.period, filters=filters)
+    names = [d.value for d in query.by] + ([PERIOD] if query.period is not None else [])
+    keys = [found.keys[name] for name in names]
+    if len(found):
+        # Summed in the order the engine returned the slices, as the cell-by-cell path adds them.
+        whole = tally_of({n: reduce(add, v.tolist(), 0) for n, v in found.counts.items()}, measure)
+    else:
+        whole = empty_tally(measure)
+    overall_score = whole.score(min_base=measure.min_base)
+    flags = None
+    if query.flag_below_average and len(found):
+        flags = flags_vs_rest(measure, found.counts)
+    labels = _Labels(scope=scope, query=query, values=[set(c) for c in keys[: len(query.by)]])
+    return MetricTable(
+        query=query,
+        measure=measure,
+        overall=MetricRow(key=(), labels=(_("All answers"),), score=overall_score),
+        rows=_ColumnarRows(
+            keys=keys,
+            order=_reading_order(keys),
+            scores=score_columns(measure, found.counts),
+            flags=flags,
+            labels=labels,
+        ),
+    )
+
+
+def _reading_order(columns: Sequence[Sequence[Any]]) -> np.ndarray:
+    """The positions of the rows sorted by their keys, empty values last (as `_Counter.ordered`)."""
+    if not columns or not columns[0]:
+        return np.arange(0)
+    codes = []
+    for column in columns:
+        if all(type(v) is int for v in column):
+            codes.append(np.array(column, dtype=np.int64))
+            continue
+        ranks = {v: i for i, v in enumerate(sorted({v for v in column if v is not None}))}
+        last = len(ranks)
+        codes.append(
+            np.fromiter(
+                (last if v is None else ranks[v] for v in column), dtype=np.int64, count=len(column)
+            )
+        )
+    return np.lexsort(codes[::-1])
+
+
+class _ColumnarRows(Sequence[MetricRow]):
+    """A table's rows over its columns: each `MetricRow` is built when it is read."""
+
+    def __init__(
+        self,
+        *,
+        keys: Sequence[Sequence[Any]],
+        order: np.ndarray,
+        scores: ScoreColumns,
+        flags: FlagColumns | None,
+        labels: "_Labels",
+    ) -> None:
+        self._keys = keys
+        self._order = order.tolist()
+        self._scores = scores
+        self._flags = flags
+        self._labels = labels
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    @overload
+    def __getitem__(self, index: int) -> MetricRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[MetricRow]: ...
+
+    def __getitem__(self, index: int | slice) -> MetricRow | list[MetricRow]:
+        if isinstance(index, slice):
+            return [self._row(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._row(index)
+
+    def __iter__(self) -> Iterator[MetricRow]:
+        for i in range(len(self)):
+            yield self._row(i)
+
+    def __eq__(self, other: object) -> bool:
+        # Equal to any sequence of the same rows, as the cell-by-cell path's list is.
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} metric rows>"
+
+    def _row(self, index: int) -> MetricRow:
+        position = self._order[index]
+        key = tuple(column[position] for column in self._keys)
+        flag, p_adjusted, effect = "", None, None
+        if self._flags is not None:
+            flag = self._flags.flags[position]
+            p_adjusted = self._flags.q_values[position]
+            effect = self._flags.effects[position]
+        return MetricRow(
+            key=key,
+            labels=self._labels.of(key),
+            score=self._scores.score(position),
+            flag=flag,
+            p_adjusted=p_adjusted,
+            effect=effect,
+        )
+
+
 def _summed_cells(
     cells: Mapping[tuple[Any, ...], Mapping[Any, Tally]], positions: Sequence[int]
 ) -> dict[tuple[Any, ...], dict[Any, Tally]]:
@@ -426,7 +576,9 @@ def _rows(
     if not (query.by or query.segment_by or query.period is not None):
         return []
     flags = _flags(query, measure, cells, period_totals) if query.flag_below_average else {}
-    labels = _Labels(scope=scope, query=query, keys=list(cells))
+    labels = _Labels(
+        scope=scope, query=query, values=[{k[i] for k in cells} for i in range(len(query.by))]
+    )
     rows: list[MetricRow] = []
     for key in counted.ordered(cells):
         score = counted.score(cells[key])
@@ -723,13 +875,12 @@ def weighted_score(
 class _Labels:
     """Human labels for row keys, each model's names read in one query."""
 
-    def __init__(self, *, scope: Scope, query: MetricQuery, keys: Iterable[tuple[Any, ...]]):
+    def __init__(self, *, scope: Scope, query: MetricQuery, values: Sequence[set[Any]]):
+        """`values`: the values of each dimension of `query.by` that the rows hold."""
         self.query = query
         self.names: dict[Dimension, dict[Any, str]] = {}
-        keys = list(keys)
-        for position, dimension in enumerate(query.by):
-            values = {k[position] for k in keys if k[position] is not None}
-            self.names[dimension] = _names(scope, dimension, values)
+        for dimension, found in zip(query.by, values, strict=True):
+            self.names[dimension] = _names(scope, dimension, found - {None})
 
     def of(self, key: tuple[Any, ...]) -> tuple[str, ...]:
         labels = [self._one(d, v) for d, v in zip(self.query.by, key, strict=False)]

@@ -37,6 +37,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 
 from sonda.analytics.engine import TALLY_POINTS
 from sonda.analytics.scope import ScopedAnswers, require_scoped
@@ -399,7 +400,7 @@ def _aggregates(table: ir.Table, measure: MeasureSpec) -> dict[str, ir.Scalar]:
     return {"n": table.count(), "total": value.sum(), "squares": (value * value).sum()}
 
 
-def _tally(row: Mapping[str, Any], measure: MeasureSpec) -> Tally:
+def tally_of(row: Mapping[str, Any], measure: MeasureSpec) -> Tally:
     n = int(row["n"] or 0)
     if measure.metric == Metric.NPS:
         promoters, detractors = int(row.get("promoters") or 0), int(row.get("detractors") or 0)
@@ -410,19 +411,18 @@ def _tally(row: Mapping[str, Any], measure: MeasureSpec) -> Tally:
 
 
 def empty_tally(measure: MeasureSpec) -> Tally:
-    return _tally({"n": 0}, measure)
+    return tally_of({"n": 0}, measure)
 
 
-def slices(
+def _slices_expression(
     answers: ScopedAnswers,
     measure: MeasureSpec,
     *,
-    by: Sequence[Dimension] = (),
-    period: Period | None = None,
-    filters: Filters | None = None,
-) -> list[Slice]:
-    """The measure per slice of `by` (and `period`), in key order; slices with no answers are
-    absent. With neither, one slice: the whole (see `overall`)."""
+    by: Sequence[Dimension],
+    period: Period | None,
+    filters: Filters | None,
+) -> tuple[ScopedAnswers, ir.Table, list[str]]:
+    """The scoped answers, the grouped and ordered aggregate expression, and its key names."""
     scoped = require_scoped(answers)
     f = filters or Filters()
     dimensions = [Dimension(d) for d in by]
@@ -454,9 +454,23 @@ def slices(
         expr = table.group_by(**keys).aggregate(**aggregates).order_by(*keys)
     else:
         expr = table.aggregate(**aggregates)
+    return scoped, expr, list(keys)
+
+
+def slices(
+    answers: ScopedAnswers,
+    measure: MeasureSpec,
+    *,
+    by: Sequence[Dimension] = (),
+    period: Period | None = None,
+    filters: Filters | None = None,
+) -> list[Slice]:
+    """The measure per slice of `by` (and `period`), in key order; slices with no answers are
+    absent. With neither, one slice: the whole (see `overall`)."""
+    scoped, expr, keys = _slices_expression(answers, measure, by=by, period=period, filters=filters)
     out: list[Slice] = []
     for row in scoped.run(expr):
-        tally = _tally(row, measure)
+        tally = tally_of(row, measure)
         if keys and tally.n == 0:
             continue
         key = {name: _plain(row[name]) for name in keys}
@@ -464,6 +478,65 @@ def slices(
             key[PERIOD] = _period_start(int(key[PERIOD]))
         out.append(Slice(key=key, tally=tally, min_base=measure.min_base))
     return out
+
+
+@dataclass(frozen=True)
+class SliceColumns:
+    """The slices of a query as columns: one entry per slice in each list and array.
+
+    `keys` holds each dimension's values (and `period`'s first days) as plain Python values;
+    `counts` the measure's sufficient statistics as float arrays (exact for counts below 2⁵³):
+    n and promoters/detractors, successes, or total/squares. Slices with no answers are absent.
+    """
+
+    keys: dict[str, list[Any]]
+    counts: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.counts["n"])
+
+
+def slice_columns(
+    answers: ScopedAnswers,
+    measure: MeasureSpec,
+    *,
+    by: Sequence[Dimension],
+    period: Period | None = None,
+    filters: Filters | None = None,
+) -> SliceColumns:
+    """What `slices` counts, as columns rather than one object per slice: for the many-cell
+    tables (units × months), whose scores are computed as whole arrays."""
+    scoped, expr, keys = _slices_expression(answers, measure, by=by, period=period, filters=filters)
+    if not keys:
+        raise ValueError("slice_columns needs a dimension or a period")
+    found = scoped.engine.columns(expr)
+    counts = {name: _float_array(values) for name, values in found.items() if name not in keys}
+    columns = {name: _listed(found[name]) for name in keys}
+    kept = np.flatnonzero(counts["n"] > 0)
+    if len(kept) < len(counts["n"]):
+        counts = {name: values[kept] for name, values in counts.items()}
+        columns = {name: [columns[name][i] for i in kept.tolist()] for name in keys}
+    out_keys: dict[str, list[Any]] = {}
+    for name in keys:
+        values = columns[name]
+        if name == PERIOD:
+            # A few distinct periods among thousands of cells: each first day made once.
+            starts = {v: _period_start(int(v)) for v in set(values)}
+            out_keys[name] = [starts[v] for v in values]
+        else:
+            out_keys[name] = [_plain(v) for v in values]
+    return SliceColumns(keys=out_keys, counts=counts)
+
+
+def _listed(values: Sequence[Any]) -> list[Any]:
+    # numpy integers become Python ones
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
+
+
+def _float_array(values: Sequence[Any]) -> np.ndarray:
+    if isinstance(values, np.ndarray):
+        return values.astype(np.float64)
+    return np.array([0.0 if v is None else v for v in values], dtype=np.float64)
 
 
 def _plain(value: Any) -> Any:

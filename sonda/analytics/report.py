@@ -7,6 +7,7 @@ their subtree); below the minimum base a figure reads "too few answers".
 """
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -205,7 +206,7 @@ def _metric_name(table: MetricTable) -> str:
 # --- Charts as inline SVG -----------------------------------------------------------------------
 
 
-def _domain(metric: Metric, rows: list[MetricRow]) -> tuple[float, float]:
+def _domain(metric: Metric, rows: Sequence[MetricRow]) -> tuple[float, float]:
     if metric == Metric.NPS:
         return -100.0, 100.0
     if metric in (Metric.TOP_BOX, Metric.YES_SHARE):

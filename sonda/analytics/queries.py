@@ -117,28 +117,35 @@ def measure_for(
     from sonda.surveys.models import Question
 
     scoped = require_scoped(answers)
-    question = (
+    # Only the five values a measure needs (every dashboard query asks this first).
+    found = (
         Question.objects.filter(
             organisation_id=scoped.scope.organisation_id,
             key=question_key,
             kind__in=list(METRICS_OF_KIND),
         )
-        .select_related("version__survey__program")
         .order_by("-version__published_at", "-version_id")
+        .values_list(
+            "kind",
+            "scale_max",
+            "version__survey__program__promoter_min",
+            "version__survey__program__detractor_max",
+            "version__survey__program__minimum_base",
+        )
         .first()
     )
-    if question is None:
+    if found is None:
         raise NotFound(f"No question '{question_key}' with a measure")
-    program = question.version.survey.program
-    chosen = metric if metric is not None else METRICS_OF_KIND[question.kind][0]
+    kind, scale_max, promoter_min, detractor_max, minimum_base = found
+    chosen = metric if metric is not None else METRICS_OF_KIND[kind][0]
     return MeasureSpec(
         question_key=question_key,
-        kind=question.kind,
+        kind=kind,
         metric=chosen,
-        promoter_min=program.promoter_min,
-        detractor_max=program.detractor_max,
-        top_min=top_box_min(question.scale_max, question.kind),
-        min_base=program.minimum_base,
+        promoter_min=promoter_min,
+        detractor_max=detractor_max,
+        top_min=top_box_min(scale_max, kind),
+        min_base=minimum_base,
     )
 
 
@@ -352,6 +359,17 @@ def _tallies_answer(
     )
 
 
+def _whole_months(dimensions: Sequence[Dimension], period: Period | None, filters: Filters) -> bool:
+    """Whether the monthly tallies hold what a tallied query needs: no weekday, periods of whole
+    months (or none), and a date range (if any) from a month's first day to a month's last."""
+    return (
+        Dimension.WEEKDAY not in dimensions
+        and period in (None, Period.MONTH, Period.QUARTER, Period.YEAR)
+        and (filters.start is None or filters.start.day == 1)
+        and (filters.end is None or (filters.end + timedelta(days=1)).day == 1)
+    )
+
+
 def _day_span(scoped: ScopedAnswers, table: ir.Table, filters: Filters) -> tuple[int, int] | None:
     """The answers' first and last local days (from the filters when both dates are given)."""
     if filters.start is not None and filters.end is not None:
@@ -430,6 +448,8 @@ def _slices_expression(
         raise ValidationFailed.on("by", "names a dimension twice")
     tallied = _tallies_answer(scoped, dimensions, f)
     source = scoped.tallies if tallied and scoped.tallies is not None else scoped.table
+    if tallied and scoped.monthly_tallies is not None and _whole_months(dimensions, period, f):
+        source = scoped.monthly_tallies
     table = _measured(source, measure, f, tallied=tallied)
     keys: dict[str, ir.Value] = {}
     days = table.local_day

@@ -11,6 +11,7 @@ directly, or handing a query a bare Ibis table, raises.
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from sonda.accounts.models import Role
 from sonda.analytics.engine import (
     Engine,
     answers_relation,
+    monthly_tallies_relation,
     operational_engine,
     tallies_relation,
 )
@@ -41,12 +43,33 @@ class ScopedAnswers:
 
     scope: Scope
     engine: Engine
-    table: ir.Table = field(repr=False)
     time_zone: ZoneInfo
     _token: object = field(repr=False, compare=False)
-    # The daily tallies under the same scope; None where the engine has none or the scope is
-    # narrower than a unit subtree (a frontline employee's own answers are not tallied apart).
-    tallies: ir.Table | None = field(default=None, repr=False)
+    _with_tallies: bool = True
+
+    # The relations are built when a query first asks for one: a query reads one of the three.
+
+    @cached_property
+    def table(self) -> ir.Table:
+        """The answers under the scope."""
+        return _visible(self.scope, answers_relation(self.engine))
+
+    @cached_property
+    def tallies(self) -> ir.Table | None:
+        """The daily tallies under the same scope; None where the engine has none or the scope
+        is narrower than a unit subtree (a frontline employee's own answers are not tallied
+        apart), or where the caller asked to count every answer."""
+        if not self._with_tallies:
+            return None
+        return _visible_tallies(self.scope, tallies_relation(self.engine))
+
+    @cached_property
+    def monthly_tallies(self) -> ir.Table | None:
+        """The same per local month, where the engine keeps them (see
+        engine.monthly_tallies_relation)."""
+        if not self._with_tallies:
+            return None
+        return _visible_tallies(self.scope, monthly_tallies_relation(self.engine))
 
     def __post_init__(self) -> None:
         if self._token is not _BUILDER:
@@ -105,12 +128,10 @@ def scoped_answers(
     if not isinstance(scope, Scope):
         raise UnscopedQuery("scoped_answers needs the caller's Scope")
     chosen = engine if engine is not None else operational_engine()
-    table = _visible(scope, answers_relation(chosen))
     return ScopedAnswers(
         scope=scope,
         engine=chosen,
-        table=table,
         time_zone=organisation_time_zone(scope),
         _token=_BUILDER,
-        tallies=_visible_tallies(scope, tallies_relation(chosen)) if tallies else None,
+        _with_tallies=tallies,
     )

@@ -28,6 +28,7 @@ from sonda.analytics.queries import (
     Filters,
     Metric,
     Period,
+    _slices_expression,
     measure_for,
     overall,
     slices,
@@ -126,6 +127,38 @@ def test_scopes_hold_on_the_parquet_engine_too(world, exported):
     answers = scoped_answers(scope=outsider, engine=engine)
     nps = measure_for(answers=scoped_answers(scope=world.scope(world.analyst)), question_key="ltr")
     assert overall(answers, nps).n == 0
+
+
+MONTHLY = "sonda_tallies_monthly"
+WHOLE_MONTHS = [
+    ([Dimension.UNIT], Period.MONTH, Filters(), True),
+    ([], Period.QUARTER, Filters(start=date(2026, 1, 1), end=date(2026, 6, 30)), True),
+    ([Dimension.UNIT_PATH], None, Filters(start=date(2026, 2, 1), end=date(2026, 3, 31)), True),
+    ([Dimension.SURVEY], Period.YEAR, Filters(complete_only=True), True),
+    ([Dimension.UNIT], Period.WEEK, Filters(), False),
+    ([Dimension.WEEKDAY], None, Filters(), False),
+    ([Dimension.UNIT], Period.MONTH, Filters(start=date(2026, 1, 15)), False),
+    ([Dimension.UNIT], None, Filters(end=date(2026, 2, 27)), False),
+]
+
+
+@pytest.mark.parametrize(("by", "period", "filters", "monthly"), WHOLE_MONTHS)
+@pytest.mark.parametrize("reader", ["analyst", "manager_north"])
+def test_whole_months_on_an_export_are_read_from_its_monthly_tallies(
+    world, exported, reader, by, period, filters, monthly
+):
+    engine = duckdb_engine(exported, organisation_id=world.org.pk)
+    scope = world.scope(world.users_by_role[reader])
+    tallied = scoped_answers(scope=scope, engine=engine)
+    counted = scoped_answers(scope=scope, engine=engine, tallies=False)
+    for key in ("ltr", "ces"):
+        measure = measure_for(answers=tallied, question_key=key)
+        found = slices(tallied, measure, by=by, period=period, filters=filters)
+        expected = slices(counted, measure, by=by, period=period, filters=filters)
+        assert found, "the query counts some answers"
+        assert [(s.key, s.tally) for s in found] == [(s.key, s.tally) for s in expected]
+        expr = _slices_expression(tallied, measure, by=by, period=period, filters=filters)[1]
+        assert (MONTHLY in engine.compile(expr)) is monthly
 
 
 def test_local_time_is_the_same_on_every_engine_across_daylight_saving(world, exported):

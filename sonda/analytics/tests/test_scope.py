@@ -108,7 +108,6 @@ def test_scoped_answers_cannot_be_built_around_the_choke_point(world, stored):
         ScopedAnswers(
             scope=real.scope,
             engine=real.engine,
-            table=real.engine._answers(),
             time_zone=real.time_zone,
             _token=object(),
         )

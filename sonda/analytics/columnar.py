@@ -198,18 +198,17 @@ def flags_vs_rest(measure: MeasureSpec, counts: Counts, *, q: float = DEFAULT_FD
     differences = (mine.value - rest.value).tolist()
     p_values: list[float | None] = [None] * size
     mine_se, rest_se = mine.standard_error.tolist(), rest.standard_error.tolist()
+    empty = empty_rest.tolist()
+    values, rest_values = mine.value.tolist(), rest.value.tolist()
+    bases, rest_bases = mine.n.tolist(), rest.n.tolist()
     for i in range(size):
-        if empty_rest[i] or math.isnan(mine_se[i]) or math.isnan(rest_se[i]):
+        if empty[i] or math.isnan(mine_se[i]) or math.isnan(rest_se[i]):
             continue
         if kind == Measure.NPS:
             p_values[i] = _nps_p(differences[i], mine_se[i], rest_se[i])
         elif kind == Measure.SHARE:
             p_values[i] = _share_p(
-                differences[i],
-                float(mine.value[i]),
-                float(mine.n[i]),
-                float(rest.value[i]),
-                float(rest.n[i]),
+                differences[i], values[i], bases[i], rest_values[i], rest_bases[i]
             )
     if kind == Measure.MEAN:
         _mean_p(p_values, differences, mine, rest, empty_rest)
@@ -274,30 +273,44 @@ def _effects(
     size = len(counts["n"])
     n_a, n_b = counts["n"].tolist(), rest["n"].tolist()
     out: list[float | None] = [None] * size
+    empty = empty_rest.tolist()
     if kind == Measure.SHARE:
         s_a, s_b = counts["successes"].tolist(), rest["successes"].tolist()
         for i in range(size):
-            if not empty_rest[i]:
+            if not empty[i]:
                 out[i] = 2 * math.asin(math.sqrt(s_a[i] / n_a[i])) - 2 * math.asin(
                     math.sqrt(s_b[i] / n_b[i])
                 )
         return out
+    moments_a, moments_b = _moments(kind, counts), _moments(kind, rest)
     for i in range(size):
-        if empty_rest[i] or n_a[i] + n_b[i] <= 2:
+        if empty[i] or n_a[i] + n_b[i] <= 2:
             continue
-        mean_a, squares_a = _moments(kind, counts, i, n_a[i])
-        mean_b, squares_b = _moments(kind, rest, i, n_b[i])
+        mean_a, squares_a = moments_a[i]
+        mean_b, squares_b = moments_b[i]
         pooled = math.sqrt((squares_a + squares_b) / (n_a[i] + n_b[i] - 2))
         if pooled != 0:
             out[i] = (mean_a - mean_b) / pooled
     return out
 
 
-def _moments(kind: Measure, counts: Counts, i: int, n: float) -> tuple[float, float]:
+def _moments(kind: Measure, counts: Counts) -> list[tuple[float, float]]:
+    """(mean, Σ(x − mean)²) per slice of the per-answer values (+1/0/−1 for NPS), as
+    significance._moments computes them."""
+    out = []
     if kind == Measure.NPS:
-        promoters, detractors = float(counts["promoters"][i]), float(counts["detractors"][i])
-        mean = (promoters - detractors) / n
-        return mean, promoters + detractors - n * mean**2
-    total = float(counts["total"][i])
-    mean = total / n
-    return mean, max(0.0, float(counts["squares"][i]) - total * mean)
+        for n, promoters, detractors in zip(
+            counts["n"].tolist(),
+            counts["promoters"].tolist(),
+            counts["detractors"].tolist(),
+            strict=True,
+        ):
+            mean = (promoters - detractors) / n
+            out.append((mean, promoters + detractors - n * mean**2))
+        return out
+    for n, total, squares in zip(
+        counts["n"].tolist(), counts["total"].tolist(), counts["squares"].tolist(), strict=True
+    ):
+        mean = total / n
+        out.append((mean, max(0.0, squares - total * mean)))
+    return out

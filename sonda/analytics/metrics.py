@@ -91,6 +91,7 @@ from sonda.surveys.models import Program, ProgramKind, Question, Survey
 
 MAX_DIMENSIONS = 2
 _CUSTOMER_BATCH = 5_000
+_NAMES_BY_ID = 100  # above it, a table's unit names are read for the whole organisation
 _NO_SEGMENT = object()  # answers without a customer or without the attribute
 
 
@@ -906,11 +907,12 @@ def _names(scope: Scope, dimension: Dimension, values: set[Any]) -> dict[Any, st
         return {}
     organisation_id = scope.organisation_id
     if dimension == Dimension.UNIT:
-        return dict(
-            Unit.objects.filter(organisation_id=organisation_id, pk__in=values).values_list(
-                "pk", "name"
-            )
-        )
+        units = Unit.objects.filter(organisation_id=organisation_id)
+        if len(values) <= _NAMES_BY_ID:
+            return dict(units.filter(pk__in=values).values_list("pk", "name"))
+        # Many units (a table of every branch): the organisation's names in one plain read,
+        # without hundreds of parameters to prepare.
+        return {pk: name for pk, name in units.values_list("pk", "name") if pk in values}
     if dimension == Dimension.UNIT_PATH:
         ids = {int(p.rstrip(".").rsplit(".", 1)[-1]): p for p in values if p}
         names = Unit.objects.filter(organisation_id=organisation_id, pk__in=ids)

@@ -2,8 +2,11 @@
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sonda.accounts.models import Organisation
@@ -115,14 +118,12 @@ def invitation_mark(
         InvitationStatus.STARTED: "started_at",
         InvitationStatus.COMPLETED: "completed_at",
     }.get(status)
-    with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().get(pk=invitation_id)
-        current = InvitationStatus(invitation.status)
-        if current in order and order.index(current) >= order.index(status):
-            return
-        invitation.status = status
-        fields = ["status", "updated_at"]
-        if stamp and getattr(invitation, stamp) is None:
-            setattr(invitation, stamp, at)
-            fields.append(stamp)
-        invitation.save(update_fields=fields)
+    changes: dict[str, Any] = {"status": status, "updated_at": timezone.now()}
+    if stamp:
+        changes[stamp] = Coalesce(F(stamp), Value(at))  # a moment once recorded stays
+    # One conditional UPDATE, in whatever transaction the caller is in: the database locks the
+    # row and checks the status again under the lock, so two requests cannot move it backwards
+    # (a survey page marks every open and completion: a read, a lock and a savepoint fewer).
+    Invitation.objects.filter(pk=invitation_id).exclude(
+        status__in=order[order.index(status) :]
+    ).update(**changes)

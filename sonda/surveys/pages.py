@@ -58,13 +58,11 @@ def invitation_for_page(token: str) -> Invitation | None:
     """The invitation a survey link names, with its survey and response; None when unknown."""
     if not token or len(token) > 64:
         return None
-    return (
-        Invitation.objects.select_related(
-            "survey", "survey__organisation", "customer", "response", "response__version"
-        )
-        .filter(token=token)
-        .first()
-    )
+    # Tokens are unique: no ORDER BY to compile or run (every survey page asks this first).
+    found = Invitation.objects.select_related(
+        "survey", "survey__organisation", "customer", "response", "response__version"
+    ).filter(token=token)[:1]
+    return next(iter(found), None)
 
 
 def response_of(invitation: Invitation) -> Response | None:

@@ -601,13 +601,14 @@ def test_the_survey_page_takes_few_queries_however_many_answers(world):
     def save_page():
         assert browser.answer(answers).status_code == 303
 
-    # The invitation with its response, the published version, the new response, the invitation
-    # marked opened (lock, update), the questions, the look; and the savepoints of the test's
-    # transaction. The published version's questions are read once, then kept.
-    assert count_queries(first_open) == 11
-    # The invitation; saving (lock, version, questions, answers so far, delete, insert, update);
-    # the invitation marked started (lock, update); savepoints.
-    assert count_queries(save_page) == 14
+    # The invitation with its response, the published version, the new response (with the
+    # savepoints of the test's transaction), the invitation marked opened (one conditional
+    # update), the questions, the look. The published version's questions are read once, then
+    # kept.
+    assert count_queries(first_open) == 8
+    # The invitation; saving (lock, version, questions, answers so far, delete, insert, update,
+    # with its savepoints); the invitation marked started (one conditional update).
+    assert count_queries(save_page) == 11
     # The invitation with its response, the answers, the look.
     assert count_queries(page_again) == 3
     assert checked(browser.page)["ltr"] == ["7"]

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import F, Max, Min, QuerySet
+from django.utils import timezone
 
 from sonda.accounts.access import Scope, scope_for
 from sonda.accounts.models import User
@@ -480,6 +481,7 @@ def loop_generate(
         clock=sla_clock(organisation.pk),
         problems={code: p.pk for code, p in problems.items()},
         reference=REFERENCE_DATE,
+        swept_until=max(timezone.now(), REFERENCE_DATE),
     )
     lives = case_lives_write(rng=rng, world=world, case_ids=opening.case_ids)
     praise = _praise_write(organisation.pk, rng)

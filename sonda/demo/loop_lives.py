@@ -369,10 +369,13 @@ def _live(
             )
             marks[f"{deadline}_breached_at"] = breach_at
 
-    watch("first_contact", case.first_contact_due, contact, ref)
-    watch("close", case.close_due, first_cycle_end, reopen_at or ref)
+    # Deadlines still unmet at the reference date are watched on until the demo is made: the
+    # sweep would have warned and escalated them in the meantime.
+    swept = max(ref, world.swept_until or ref)
+    watch("first_contact", case.first_contact_due, contact, swept)
+    watch("close", case.close_due, first_cycle_end, reopen_at or swept)
     if reopen_at is not None:
-        watch("close", close_due, resolved, ref)
+        watch("close", close_due, resolved, swept)
 
     if (
         case.employee_id is not None

@@ -70,6 +70,10 @@ class LoopWorld:
     line_managers: dict[str, int]  # demo login → user id, of those who own cases
     frontline_person_id: int
     detractor_max: int = 6
+    # Until when the sweep's warnings and escalations of deadlines still unmet at the reference
+    # date are drawn: the moment the demo is made, so that the first sweep of `sonda run` does
+    # not escalate, all at once, every deadline that passed since the reference date.
+    swept_until: datetime | None = None
     _recipients: dict[tuple[Any, ...], tuple[int | None, str]] = field(default_factory=dict)
 
     @classmethod
@@ -81,6 +85,7 @@ class LoopWorld:
         clock: SlaClock,
         problems: dict[str, int],
         reference: datetime,
+        swept_until: datetime | None = None,
     ) -> "LoopWorld":
         organisation = bank.organisation
         users = dict(
@@ -112,6 +117,7 @@ class LoopWorld:
             organisation_id=organisation.pk,
             clock=clock,
             reference=reference,
+            swept_until=swept_until,
             problems=problems,
             routing=routing,
             analyst_id=users[ANALYST_LOGIN],

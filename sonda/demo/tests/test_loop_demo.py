@@ -3,11 +3,14 @@
 import hashlib
 import json
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from sonda.accounts.access import Scope, scope_for
 from sonda.accounts.models import Organisation, User
@@ -46,6 +49,7 @@ from sonda.loop.selectors import (
     executive_callback_list,
     praise_list,
 )
+from sonda.loop.sla import AWAITING_RESOLUTION, sla_sweep
 from sonda.loop.workflow import TRANSITIONS
 from sonda.org.models import Person, Unit
 
@@ -291,3 +295,19 @@ def test_callbacks_find_the_planted_problems_where_and_when_they_happened():
     frontline = Person.objects.get(organisation=bank, user__email=FRONTLINE_LOGIN)
     notes = coaching_note_list(scope=_scope(FRONTLINE_LOGIN, bank))
     assert notes.filter(employee=frontline).exists()
+
+
+def test_the_first_sweep_after_the_demo_escalates_nothing_that_passed_before_it(db):
+    # The demo's cases live until its reference date; deadlines still unmet then passed in the
+    # weeks since, and the sweep's warnings and escalations of them are part of the demo's
+    # history. `sonda run`'s first sweep must not send them all at once.
+    made = timezone.now() - timedelta(minutes=2)
+    demo_generate(seed=SEED, scale=TINY)
+    bank = Organisation.objects.get(slug=DEMO_ORGANISATION_SLUG)
+    overdue = Case.objects.filter(organisation=bank, state__in=AWAITING_RESOLUTION).filter(
+        Q(first_contact_due__lt=made) | Q(close_due__lt=made)
+    )
+    assert overdue.exists(), "some cases are left overdue by the demo"
+    assert sla_sweep(now=made, organisation_id=bank.pk).escalated == 0
+    late = CaseEvent.objects.filter(organisation=bank, kind="escalated", at__gte=REFERENCE_DATE)
+    assert late.exists() == (made > REFERENCE_DATE + timedelta(days=3))

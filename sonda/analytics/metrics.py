@@ -500,6 +500,7 @@ class _ColumnarRows(Sequence[MetricRow]):
         self._scores = scores
         self._flags = flags
         self._labels = labels
+        self._built: list[MetricRow | None] = [None] * len(self._order)  # pages read rows twice
 
     def __len__(self) -> int:
         return len(self._order)
@@ -535,6 +536,12 @@ class _ColumnarRows(Sequence[MetricRow]):
         return f"<{len(self)} metric rows>"
 
     def _row(self, index: int) -> MetricRow:
+        built = self._built[index]
+        if built is None:
+            built = self._built[index] = self._build(index)
+        return built
+
+    def _build(self, index: int) -> MetricRow:
         position = self._order[index]
         key = tuple(column[position] for column in self._keys)
         flag, p_adjusted, effect = "", None, None

@@ -136,6 +136,7 @@ def test_the_columnar_table_equals_the_cell_by_cell_one(world, answered, monkeyp
     assert columnar.overall == cell_by_cell.overall
     assert columnar.rows[-1] == cell_by_cell.rows[-1]
     assert columnar.rows[1:3] == cell_by_cell.rows[1:3]
+    assert columnar.rows[0] is next(iter(columnar.rows))  # a row read again is not built again
 
 
 def test_a_query_without_answers_has_no_rows_and_an_empty_overall_figure(world, answered):
